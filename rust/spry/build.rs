@@ -1,0 +1,23 @@
+//! Builds `src/vm/helpers.c`, the setjmp/longjmp helpers that Wasm traps unwind through.
+
+use std::env;
+
+fn main() {
+    println!("cargo:rerun-if-changed=src/vm/helpers.c");
+    println!("cargo:rerun-if-changed=build.rs");
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if arch != "x86_64" || os != "linux" {
+        // The crate itself reports the unsupported target with a `compile_error!` (vm/signals.rs);
+        // compiling the C file would only add a less clear error.
+        println!("cargo:warning=Spry supports only x86_64 Linux; the target is {arch}-{os}");
+        return;
+    }
+    cc::Build::new()
+        .file("src/vm/helpers.c")
+        .opt_level(2)
+        .flag("-fno-omit-frame-pointer")
+        .warnings(true)
+        .extra_warnings(true)
+        .compile("spry_helpers");
+}

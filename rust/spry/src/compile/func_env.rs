@@ -1,0 +1,311 @@
+//! Everything a function's code reads from or writes to its VMContext: globals, memory and table
+//! definitions, function references, calls, libcalls and the interrupt check.
+//!
+//! Loads of values that never change for an instance's lifetime (memory bases, import pointers,
+//! type ids) are marked `readonly` + `can_move`, so Cranelift deduplicates and hoists them.
+
+use super::Tunables;
+use crate::module::info::ModuleInfo;
+use crate::trap::TrapCode;
+use crate::types::{FuncType, ValType};
+use crate::vm::builtins::{Builtin, BuiltinParam};
+use crate::vm::vmoffsets::*;
+use cranelift_codegen::ir::{
+    self, types::*, AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData,
+    SigRef, Signature, UserExternalName, Value,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_codegen::entity::packed_option::ReservedValue;
+use cranelift_frontend::FunctionBuilder;
+use std::collections::HashMap;
+
+/// The Cranelift type of a Wasm value type (references are pointers).
+pub fn ir_type(ty: ValType) -> ir::Type {
+    match ty {
+        ValType::I32 => I32,
+        ValType::I64 => I64,
+        ValType::F32 => F32,
+        ValType::F64 => F64,
+        ValType::FuncRef | ValType::ExternRef => I64,
+    }
+}
+
+/// The Cranelift signature of a Wasm function: `(callee_vmctx, caller_vmctx, params...) -> results`
+/// with the `tail` convention.
+pub fn wasm_signature(ty: &FuncType) -> Signature {
+    let mut sig = Signature::new(CallConv::Tail);
+    sig.params.push(AbiParam::special(I64, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(I64));
+    sig.params.extend(ty.params().iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig.returns.extend(ty.results().iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig
+}
+
+/// Flags for loads of VMContext fields that never change while the instance lives.
+pub fn readonly() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
+/// Where a global lives: a base pointer and an offset from it.
+pub struct GlobalAddr {
+    /// The base (the vmctx for a defined global, the import's pointer otherwise).
+    pub base: Value,
+    /// Offset from `base`.
+    pub offset: i32,
+}
+
+/// Per-function translation environment.
+pub struct FuncEnv<'m> {
+    /// The module being compiled.
+    pub info: &'m ModuleInfo,
+    /// Code-shaping settings.
+    pub tunables: &'m Tunables,
+    /// The function's own VMContext parameter.
+    pub vmctx: Value,
+    sigs: HashMap<u32, SigRef>,
+    direct: HashMap<u32, FuncRef>,
+    builtin_sigs: HashMap<u32, SigRef>,
+}
+
+impl<'m> FuncEnv<'m> {
+    /// A new environment; `vmctx` is filled in once the entry block exists.
+    pub fn new(info: &'m ModuleInfo, tunables: &'m Tunables) -> Self {
+        FuncEnv {
+            info,
+            tunables,
+            vmctx: Value::reserved_value(),
+            sigs: HashMap::new(),
+            direct: HashMap::new(),
+            builtin_sigs: HashMap::new(),
+        }
+    }
+
+    fn offsets(&self) -> &VMOffsets {
+        &self.info.offsets
+    }
+
+    /// Loads a pointer-sized VMContext field that never changes.
+    fn load_vmctx_ptr(&self, b: &mut FunctionBuilder<'_>, offset: u32) -> Value {
+        b.ins().load(I64, readonly(), self.vmctx, offset as i32)
+    }
+
+    /// The address of global `index`.
+    pub fn global_addr(&self, b: &mut FunctionBuilder<'_>, index: u32) -> GlobalAddr {
+        let info = self.info;
+        if index < info.num_imported_globals {
+            let base = self.load_vmctx_ptr(b, self.offsets().imported_global(index));
+            GlobalAddr { base, offset: 0 }
+        } else {
+            let off = self.offsets().defined_global(index - info.num_imported_globals);
+            GlobalAddr { base: self.vmctx, offset: off as i32 }
+        }
+    }
+
+    /// `global.get`.
+    pub fn global_get(&self, b: &mut FunctionBuilder<'_>, index: u32) -> Value {
+        let g = &self.info.globals[index as usize];
+        let addr = self.global_addr(b, index);
+        let flags = if g.ty.mutable { MemFlagsData::trusted() } else { readonly() };
+        b.ins().load(ir_type(g.ty.content), flags, addr.base, addr.offset)
+    }
+
+    /// `global.set`.
+    pub fn global_set(&self, b: &mut FunctionBuilder<'_>, index: u32, value: Value) {
+        let addr = self.global_addr(b, index);
+        b.ins().store(MemFlagsData::trusted(), value, addr.base, addr.offset);
+    }
+
+    /// A pointer to memory `index`'s [`crate::vm::vmcontext::VMMemoryDefinition`] and the offset of the
+    /// definition from it.
+    pub fn memory_definition(&self, b: &mut FunctionBuilder<'_>, index: u32) -> (Value, i32) {
+        if index < self.info.num_imported_memories {
+            (self.load_vmctx_ptr(b, self.offsets().imported_memory(index)), 0)
+        } else {
+            let off = self.offsets().defined_memory(index - self.info.num_imported_memories);
+            (self.vmctx, off as i32)
+        }
+    }
+
+    /// The base address of memory `index` (it never moves).
+    pub fn memory_base(&self, b: &mut FunctionBuilder<'_>, index: u32) -> Value {
+        let (def, off) = self.memory_definition(b, index);
+        b.ins().load(I64, readonly(), def, off + VMMEMORY_DEFINITION_BASE as i32)
+    }
+
+    /// The current length of memory `index` in bytes.
+    pub fn memory_length(&self, b: &mut FunctionBuilder<'_>, index: u32) -> Value {
+        let (def, off) = self.memory_definition(b, index);
+        b.ins().load(I64, MemFlagsData::trusted(), def, off + VMMEMORY_DEFINITION_LENGTH as i32)
+    }
+
+    /// A pointer to table `index`'s [`crate::vm::vmcontext::VMTableDefinition`] and the offset of the
+    /// definition from it.
+    pub fn table_definition(&self, b: &mut FunctionBuilder<'_>, index: u32) -> (Value, i32) {
+        if index < self.info.num_imported_tables {
+            (self.load_vmctx_ptr(b, self.offsets().imported_table(index)), 0)
+        } else {
+            let off = self.offsets().defined_table(index - self.info.num_imported_tables);
+            (self.vmctx, off as i32)
+        }
+    }
+
+    /// The address of element `elem` (an i32) of table `table`, after a bounds check that traps with
+    /// [`TrapCode::TableOutOfBounds`].
+    pub fn table_element_addr(&self, b: &mut FunctionBuilder<'_>, table: u32, elem: Value) -> Value {
+        let (def, off) = self.table_definition(b, table);
+        let len = b.ins().load(I64, MemFlagsData::trusted(), def, off + VMTABLE_DEFINITION_ELEMENTS as i32);
+        let elem = b.ins().uextend(I64, elem);
+        let oob = b.ins().icmp(ir::condcodes::IntCC::UnsignedGreaterThanOrEqual, elem, len);
+        b.ins().trapnz(oob, TrapCode::TableOutOfBounds.to_clif());
+        let base = b.ins().load(I64, MemFlagsData::trusted(), def, off + VMTABLE_DEFINITION_BASE as i32);
+        let scaled = b.ins().ishl_imm_u(elem, 3);
+        b.ins().iadd(base, scaled)
+    }
+
+    /// `table.size`.
+    pub fn table_size(&self, b: &mut FunctionBuilder<'_>, table: u32) -> Value {
+        let (def, off) = self.table_definition(b, table);
+        let len = b.ins().load(I64, MemFlagsData::trusted(), def, off + VMTABLE_DEFINITION_ELEMENTS as i32);
+        b.ins().ireduce(I32, len)
+    }
+
+    /// The function reference of function `func` (`ref.func`).
+    pub fn func_ref(&self, b: &mut FunctionBuilder<'_>, func: u32) -> Value {
+        if self.info.is_imported_func(func) {
+            let off = self.offsets().imported_function(func) + VMFUNCTION_IMPORT_FUNC_REF;
+            self.load_vmctx_ptr(b, off)
+        } else {
+            let defined = func - self.info.num_imported_funcs;
+            let escape = self.info.escape_index[defined as usize];
+            assert!(escape != u32::MAX, "ref.func of a function that was not declared");
+            let off = self.offsets().func_ref(escape);
+            b.ins().iadd_imm_s(self.vmctx, off as i64)
+        }
+    }
+
+    fn signature_ref(&mut self, b: &mut FunctionBuilder<'_>, type_index: u32) -> SigRef {
+        if let Some(s) = self.sigs.get(&type_index) {
+            return *s;
+        }
+        let sig = b.import_signature(wasm_signature(&self.info.types[type_index as usize]));
+        self.sigs.insert(type_index, sig);
+        sig
+    }
+
+    /// `call`: a direct call to a defined function, or an indirect one through an import.
+    pub fn call(&mut self, b: &mut FunctionBuilder<'_>, func: u32, args: &[Value]) -> ir::Inst {
+        let vmctx = self.vmctx;
+        let mut full = Vec::with_capacity(args.len() + 2);
+        if self.info.is_imported_func(func) {
+            let off = self.offsets().imported_function(func);
+            let code = self.load_vmctx_ptr(b, off + VMFUNCTION_IMPORT_WASM_CALL);
+            let callee_vmctx = self.load_vmctx_ptr(b, off + VMFUNCTION_IMPORT_VMCTX);
+            full.extend([callee_vmctx, vmctx]);
+            full.extend_from_slice(args);
+            let sig = self.signature_ref(b, self.info.functions[func as usize]);
+            b.ins().call_indirect(sig, code, &full)
+        } else {
+            let fref = match self.direct.get(&func) {
+                Some(f) => *f,
+                None => {
+                    let name = b.func.declare_imported_user_function(UserExternalName::new(0, func));
+                    let signature = self.signature_ref(b, self.info.functions[func as usize]);
+                    let f = b.import_function(ExtFuncData {
+                        name: ExternalName::user(name),
+                        signature,
+                        colocated: true,
+                        patchable: false,
+                    });
+                    self.direct.insert(func, f);
+                    f
+                }
+            };
+            full.extend([vmctx, vmctx]);
+            full.extend_from_slice(args);
+            b.ins().call(fref, &full)
+        }
+    }
+
+    /// `call_indirect`: bounds, null and signature checks, then a call through the function reference.
+    pub fn call_indirect(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        type_index: u32,
+        table: u32,
+        elem: Value,
+        args: &[Value],
+    ) -> ir::Inst {
+        let addr = self.table_element_addr(b, table, elem);
+        let func_ref = b.ins().load(I64, MemFlagsData::trusted(), addr, 0);
+        b.ins().trapz(func_ref, TrapCode::IndirectCallToNull.to_clif());
+        let actual = b.ins().load(I32, MemFlagsData::trusted(), func_ref, VMFUNCREF_TYPE_INDEX as i32);
+        let type_ids = self.load_vmctx_ptr(b, VMCTX_TYPE_IDS);
+        let expected = b.ins().load(I32, readonly(), type_ids, (type_index * 4) as i32);
+        let mismatch = b.ins().icmp(ir::condcodes::IntCC::NotEqual, actual, expected);
+        b.ins().trapnz(mismatch, TrapCode::BadSignature.to_clif());
+        let code = b.ins().load(I64, MemFlagsData::trusted(), func_ref, VMFUNCREF_WASM_CALL as i32);
+        let callee_vmctx = b.ins().load(I64, MemFlagsData::trusted(), func_ref, VMFUNCREF_VMCTX as i32);
+        let mut full = Vec::with_capacity(args.len() + 2);
+        full.extend([callee_vmctx, self.vmctx]);
+        full.extend_from_slice(args);
+        let sig = self.signature_ref(b, type_index);
+        b.ins().call_indirect(sig, code, &full)
+    }
+
+    /// Calls a builtin; returns its result if it has one.
+    pub fn call_builtin(&mut self, b: &mut FunctionBuilder<'_>, builtin: Builtin, args: &[Value]) -> Option<Value> {
+        let (params, returns) = builtin.signature();
+        debug_assert_eq!(params.len(), args.len());
+        let sig = match self.builtin_sigs.get(&(builtin as u32)) {
+            Some(s) => *s,
+            None => {
+                let mut sig = Signature::new(CallConv::SystemV);
+                sig.params.push(AbiParam::new(I64));
+                for p in params {
+                    sig.params.push(AbiParam::new(match p {
+                        BuiltinParam::I32 => I32,
+                        BuiltinParam::I64 => I64,
+                    }));
+                }
+                if returns {
+                    sig.returns.push(AbiParam::new(I32));
+                }
+                let s = b.import_signature(sig);
+                self.builtin_sigs.insert(builtin as u32, s);
+                s
+            }
+        };
+        let table = self.load_vmctx_ptr(b, VMCTX_BUILTINS);
+        let fptr = b.ins().load(I64, readonly(), table, builtin.offset() as i32);
+        let mut full = Vec::with_capacity(args.len() + 1);
+        full.push(self.vmctx);
+        full.extend_from_slice(args);
+        let call = b.ins().call_indirect(sig, fptr, &full);
+        b.inst_results(call).first().copied()
+    }
+
+    /// Calls a builtin that returns a status, raising the trap it reports if the status is nonzero.
+    pub fn call_builtin_checked(&mut self, b: &mut FunctionBuilder<'_>, builtin: Builtin, args: &[Value]) {
+        let status = self.call_builtin(b, builtin, args).expect("checked builtins return a status");
+        let trap_block = b.create_block();
+        let cont = b.create_block();
+        b.set_cold_block(trap_block);
+        b.ins().brif(status, trap_block, &[], cont, &[]);
+        b.switch_to_block(trap_block);
+        b.seal_block(trap_block);
+        self.call_builtin(b, Builtin::RaiseTrap, &[status]);
+        b.ins().trap(TrapCode::UnreachableCodeReached.to_clif());
+        b.switch_to_block(cont);
+        b.seal_block(cont);
+    }
+
+    /// Traps with [`TrapCode::Interrupt`] if the store's interrupt word is set (when enabled).
+    pub fn interrupt_check(&self, b: &mut FunctionBuilder<'_>) {
+        if !self.tunables.interruptible {
+            return;
+        }
+        let store_ctx = self.load_vmctx_ptr(b, VMCTX_STORE_CTX);
+        let flag = b.ins().load(I64, MemFlagsData::trusted(), store_ctx, VMSTORE_CONTEXT_INTERRUPT as i32);
+        b.ins().trapnz(flag, TrapCode::Interrupt.to_clif());
+    }
+}

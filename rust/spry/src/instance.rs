@@ -1,0 +1,437 @@
+//! [`Instance`] and the things it exports: [`Extern`], [`Memory`], [`Global`], [`Table`].
+
+use crate::func::{invoke, Func};
+use crate::module::info::EntityIndex;
+use crate::module::Module;
+use crate::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreInner};
+use crate::trap::Trap;
+use crate::types::{ExternType, GlobalType, MemoryType, TableType, ValType};
+use crate::values::Val;
+use crate::vm::instance::{Imports, Instance as VmInstance, InstanceHandle};
+use crate::vm::memory::LinearMemory;
+use crate::vm::table::Table as VmTable;
+use anyhow::{anyhow, bail, Result};
+
+/// An instantiated module. A small handle into its store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Instance {
+    store: u64,
+    index: u32,
+}
+
+/// Something an instance exports or a module imports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A global.
+    Global(Global),
+    /// A table.
+    Table(Table),
+    /// A linear memory.
+    Memory(Memory),
+}
+
+impl Extern {
+    /// The function, if this is one.
+    pub fn into_func(self) -> Option<Func> {
+        if let Extern::Func(f) = self { Some(f) } else { None }
+    }
+    /// The global, if this is one.
+    pub fn into_global(self) -> Option<Global> {
+        if let Extern::Global(g) = self { Some(g) } else { None }
+    }
+    /// The table, if this is one.
+    pub fn into_table(self) -> Option<Table> {
+        if let Extern::Table(t) = self { Some(t) } else { None }
+    }
+    /// The memory, if this is one.
+    pub fn into_memory(self) -> Option<Memory> {
+        if let Extern::Memory(m) = self { Some(m) } else { None }
+    }
+
+    /// The item's type (for memories and tables, with the current size as the minimum).
+    pub fn ty(&self, store: impl AsContext) -> ExternType {
+        let s = store.as_context();
+        match self {
+            Extern::Func(f) => ExternType::Func(f.ty(&s)),
+            Extern::Global(g) => ExternType::Global(g.ty(&s)),
+            Extern::Table(t) => ExternType::Table(t.ty(&s)),
+            Extern::Memory(m) => ExternType::Memory(m.ty(&s)),
+        }
+    }
+}
+
+impl From<Func> for Extern {
+    fn from(f: Func) -> Extern {
+        Extern::Func(f)
+    }
+}
+impl From<Global> for Extern {
+    fn from(g: Global) -> Extern {
+        Extern::Global(g)
+    }
+}
+impl From<Table> for Extern {
+    fn from(t: Table) -> Extern {
+        Extern::Table(t)
+    }
+}
+impl From<Memory> for Extern {
+    fn from(m: Memory) -> Extern {
+        Extern::Memory(m)
+    }
+}
+
+/// The export `name` of `instance`, registered in `store`.
+pub(crate) fn export_of(store: &mut StoreInner, instance: &VmInstance, name: &str) -> Option<Extern> {
+    let info = instance.module().info();
+    let (_, index) = info.exports.iter().find(|(n, _)| n == name)?;
+    Some(entity_extern(store, instance, *index))
+}
+
+fn entity_extern(store: &mut StoreInner, instance: &VmInstance, index: EntityIndex) -> Extern {
+    let info = instance.module().info();
+    let id = store.id;
+    match index {
+        EntityIndex::Func(f) => {
+            // SAFETY: an instance's function references are live while the store is.
+            let func = unsafe { store.func_from_ref(instance.func_ref(f)) };
+            Extern::Func(func.expect("exported functions have a function reference"))
+        }
+        EntityIndex::Memory(m) => Extern::Memory(Memory { store: id, index: store.memory_id(instance.memory(m)) }),
+        EntityIndex::Table(t) => Extern::Table(Table { store: id, index: store.table_id(instance.table(t)) }),
+        EntityIndex::Global(g) => {
+            let ty = info.globals[g as usize].ty;
+            Extern::Global(Global { store: id, index: store.global_id(instance.global_ptr(g), ty) })
+        }
+    }
+}
+
+fn matches_limits(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<u64>) -> bool {
+    actual_min >= min
+        && match max {
+            None => true,
+            Some(m) => actual_max.is_some_and(|a| a <= m),
+        }
+}
+
+/// Checks that `item` can satisfy an import of type `expected`.
+pub(crate) fn check_import(store: &StoreInner, item: &Extern, expected: &ExternType) -> Result<()> {
+    let actual = item.ty(StoreContext(store));
+    let ok = match (&actual, expected) {
+        (ExternType::Func(a), ExternType::Func(e)) => a == e,
+        (ExternType::Global(a), ExternType::Global(e)) => a == e,
+        (ExternType::Table(a), ExternType::Table(e)) => {
+            a.element == e.element
+                && matches_limits(
+                    a.minimum as u64,
+                    a.maximum.map(u64::from),
+                    e.minimum as u64,
+                    e.maximum.map(u64::from),
+                )
+        }
+        (ExternType::Memory(a), ExternType::Memory(e)) => matches_limits(a.minimum, a.maximum, e.minimum, e.maximum),
+        _ => false,
+    };
+    if !ok {
+        bail!("incompatible import type: expected {expected:?}, found {actual:?}");
+    }
+    Ok(())
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports` given in the module's import order.
+    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let store = store.as_context_mut().0;
+        if imports.len() != module.info().imports.len() {
+            bail!("expected {} imports, got {}", module.info().imports.len(), imports.len());
+        }
+        for (item, import) in imports.iter().zip(module.imports()) {
+            check_import(store, item, &import.ty)
+                .map_err(|e| anyhow!("{e} (import `{}::{}`)", import.module, import.name))?;
+        }
+        Instance::instantiate(store, module, imports)
+    }
+
+    /// Instantiates with type-checked imports.
+    pub(crate) fn instantiate(store: &mut StoreInner, module: &Module, items: &[Extern]) -> Result<Instance> {
+        if !module.engine().same(&store.engine) {
+            bail!("module and store belong to different engines");
+        }
+        let mut imports = Imports::default();
+        for item in items {
+            match item {
+                Extern::Func(f) => imports.funcs.push(store.func_data(*f)?.func_ref),
+                Extern::Table(t) => imports.tables.push(t.vm(store)?),
+                Extern::Memory(m) => imports.memories.push(m.vm(store)?),
+                Extern::Global(g) => {
+                    store.check(g.store, "global")?;
+                    imports.globals.push(store.globals[g.index as usize].def);
+                }
+            }
+        }
+        let store_ptr: *mut StoreInner = store;
+        let handle = InstanceHandle::new(module, store_ptr.cast(), store.vm_ptr(), &imports)?;
+        store.instances.push(handle);
+        let index = store.instances.len() as u32 - 1;
+        let handle = &store.instances[index as usize];
+        // SAFETY: no Wasm code runs on this instance yet; nothing else references it.
+        let instance = unsafe { handle.instance_mut() };
+        // The instance stays in the store even if this fails: imported tables may already refer to it.
+        instance.initialize().map_err(Trap::new)?;
+        if let Some(start) = module.info().start {
+            let func_ref = instance.func_ref(start);
+            let mut slot = [0u64; 1];
+            // SAFETY: the start function takes no arguments and returns nothing.
+            unsafe { invoke(store, func_ref, slot.as_mut_ptr())? };
+        }
+        Ok(Instance { store: store.id, index })
+    }
+
+    fn vm<'a>(&self, store: &'a StoreInner) -> Result<&'a VmInstance> {
+        store.check(self.store, "instance")?;
+        Ok(store.instances[self.index as usize].instance())
+    }
+
+    /// The module this is an instance of.
+    pub fn module(&self, store: impl AsContext) -> Option<Module> {
+        self.vm(store.as_context().0).ok().map(|i| i.module().clone())
+    }
+
+    /// The export `name`.
+    pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
+        let store = store.as_context_mut().0;
+        let instance: *const VmInstance = self.vm(store).ok()?;
+        // SAFETY: the instance is owned by the store, which outlives this call; registration only
+        // touches the store's handle tables.
+        export_of(store, unsafe { &*instance }, name)
+    }
+
+    /// Every export, in order.
+    pub fn exports(&self, mut store: impl AsContextMut) -> Vec<(String, Extern)> {
+        let store = store.as_context_mut().0;
+        let Ok(instance) = self.vm(store) else { return Vec::new() };
+        let instance: *const VmInstance = instance;
+        // SAFETY: as in `get_export`.
+        let instance = unsafe { &*instance };
+        let info = instance.module().info();
+        info.exports.iter().map(|(name, index)| (name.clone(), entity_extern(store, instance, *index))).collect()
+    }
+
+    /// The exported function `name`.
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+    /// The exported memory `name`.
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+    /// The exported global `name`.
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+    /// The exported table `name`.
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+}
+
+/// A linear memory. Its bytes never move: a view stays valid across growth (but does not grow).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Memory {
+    store: u64,
+    index: u32,
+}
+
+impl Memory {
+    /// A new memory of type `ty` owned by `store`.
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let store = store.as_context_mut().0;
+        let mem = LinearMemory::new(&ty, &store.engine.inner.tunables)?;
+        let index = store.push_host_memory(Box::new(mem));
+        Ok(Memory { store: store.id, index })
+    }
+
+    fn vm(&self, store: &StoreInner) -> Result<*mut LinearMemory> {
+        store.check(self.store, "memory")?;
+        Ok(store.memories[self.index as usize])
+    }
+
+    fn get<'a>(&self, store: &'a StoreInner) -> Option<&'a LinearMemory> {
+        // SAFETY: memories live as long as their store.
+        self.vm(store).ok().map(|m| unsafe { &*m })
+    }
+
+    /// The memory's type, with its current size as the minimum.
+    pub fn ty(&self, store: impl AsContext) -> MemoryType {
+        self.get(store.as_context().0).map(|m| m.ty()).unwrap_or(MemoryType::new(0, None))
+    }
+
+    /// Current size in pages.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        self.get(store.as_context().0).map_or(0, |m| m.pages())
+    }
+
+    /// Current size in bytes.
+    pub fn data_size(&self, store: impl AsContext) -> usize {
+        self.get(store.as_context().0).map_or(0, |m| m.byte_size())
+    }
+
+    /// The memory's bytes (empty if `store` is not the memory's store).
+    pub fn data<'a>(&self, store: impl Into<StoreContext<'a>>) -> &'a [u8] {
+        self.get(store.into().0).map_or(&[], |m| m.data())
+    }
+
+    /// The memory's bytes, mutably.
+    pub fn data_mut<'a>(&self, store: impl Into<StoreContextMut<'a>>) -> &'a mut [u8] {
+        let store = store.into().0;
+        match self.vm(store) {
+            // SAFETY: memories live as long as their store, which is borrowed mutably for 'a.
+            Ok(m) => unsafe { (*m).data_mut() },
+            Err(_) => &mut [],
+        }
+    }
+
+    /// Grows by `delta` pages; returns the old size in pages.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
+        let store = store.as_context_mut().0;
+        let m = self.vm(store)?;
+        // SAFETY: memories live as long as their store, borrowed mutably here.
+        unsafe { (*m).grow(delta)? }.ok_or_else(|| anyhow!("failed to grow memory by {delta} pages"))
+    }
+}
+
+/// A global variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Global {
+    store: u64,
+    index: u32,
+}
+
+impl Global {
+    /// A new global of type `ty` with value `init`, owned by `store`.
+    pub fn new(mut store: impl AsContextMut, ty: GlobalType, init: Val) -> Result<Global> {
+        let store = store.as_context_mut().0;
+        if init.ty() != ty.content {
+            bail!("global of type {} initialized with a {}", ty.content, init.ty());
+        }
+        let raw = init.to_raw(store)?;
+        let index = store.push_host_global(ty, raw);
+        Ok(Global { store: store.id, index })
+    }
+
+    /// The global's type.
+    pub fn ty(&self, store: impl AsContext) -> GlobalType {
+        let store = store.as_context().0;
+        match store.check(self.store, "global") {
+            Ok(()) => store.globals[self.index as usize].ty,
+            Err(_) => GlobalType::new(ValType::I32, false),
+        }
+    }
+
+    /// The global's value.
+    pub fn get(&self, mut store: impl AsContextMut) -> Val {
+        let store = store.as_context_mut().0;
+        if store.check(self.store, "global").is_err() {
+            return Val::I32(0);
+        }
+        let g = &store.globals[self.index as usize];
+        let (ty, def) = (g.ty.content, g.def);
+        // SAFETY: globals live as long as their store.
+        let raw = unsafe { (*def).get_u64() };
+        Val::from_raw(store, raw, ty)
+    }
+
+    /// Sets the global's value (it must be mutable and of the right type).
+    pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<()> {
+        let store = store.as_context_mut().0;
+        store.check(self.store, "global")?;
+        let g = &store.globals[self.index as usize];
+        if !g.ty.mutable {
+            bail!("global is immutable");
+        }
+        if value.ty() != g.ty.content {
+            bail!("global of type {} set to a {}", g.ty.content, value.ty());
+        }
+        let def = g.def;
+        let raw = value.to_raw(store)?;
+        // SAFETY: globals live as long as their store.
+        unsafe { (*def).set_u64(raw) };
+        Ok(())
+    }
+}
+
+/// A table of references.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Table {
+    store: u64,
+    index: u32,
+}
+
+impl Table {
+    /// A new table of type `ty` with every element set to `init`, owned by `store`.
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        let store = store.as_context_mut().0;
+        if init.ty() != ty.element {
+            bail!("table of {} initialized with a {}", ty.element, init.ty());
+        }
+        let raw = init.to_raw(store)? as usize;
+        let index = store.push_host_table(Box::new(VmTable::new(&ty, raw)?));
+        Ok(Table { store: store.id, index })
+    }
+
+    fn vm(&self, store: &StoreInner) -> Result<*mut VmTable> {
+        store.check(self.store, "table")?;
+        Ok(store.tables[self.index as usize])
+    }
+
+    /// The table's type, with its current size as the minimum.
+    pub fn ty(&self, store: impl AsContext) -> TableType {
+        // SAFETY: tables live as long as their store.
+        self.vm(store.as_context().0).map_or(TableType::new(ValType::FuncRef, 0, None), |t| unsafe { (*t).ty() })
+    }
+
+    /// Current number of elements.
+    pub fn size(&self, store: impl AsContext) -> u32 {
+        // SAFETY: tables live as long as their store.
+        self.vm(store.as_context().0).map_or(0, |t| unsafe { (*t).size() })
+    }
+
+    /// Element `index`, or `None` if out of bounds.
+    pub fn get(&self, mut store: impl AsContextMut, index: u32) -> Option<Val> {
+        let store = store.as_context_mut().0;
+        let t = self.vm(store).ok()?;
+        // SAFETY: tables live as long as their store.
+        let (raw, ty) = unsafe { (*(*t).elements().get(index as usize)?, (*t).ty().element) };
+        Some(Val::from_raw(store, raw as u64, ty))
+    }
+
+    /// Sets element `index`.
+    pub fn set(&self, mut store: impl AsContextMut, index: u32, value: Val) -> Result<()> {
+        let store = store.as_context_mut().0;
+        let t = self.vm(store)?;
+        // SAFETY: tables live as long as their store, borrowed mutably here.
+        let table = unsafe { &mut *t };
+        if value.ty() != table.ty().element {
+            bail!("table of {} set to a {}", table.ty().element, value.ty());
+        }
+        let raw = value.to_raw(store)? as usize;
+        let slot = table.elements_mut().get_mut(index as usize).ok_or_else(|| anyhow!("table index out of bounds"))?;
+        *slot = raw;
+        Ok(())
+    }
+
+    /// Grows by `delta` elements set to `init`; returns the old size.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u32, init: Val) -> Result<u32> {
+        let store = store.as_context_mut().0;
+        let t = self.vm(store)?;
+        // SAFETY: tables live as long as their store, borrowed mutably here.
+        let table = unsafe { &mut *t };
+        if init.ty() != table.ty().element {
+            bail!("table of {} grown with a {}", table.ty().element, init.ty());
+        }
+        let raw = init.to_raw(store)? as usize;
+        table.grow(delta, raw).ok_or_else(|| anyhow!("failed to grow table by {delta} elements"))
+    }
+}

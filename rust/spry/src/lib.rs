@@ -1,0 +1,32 @@
+//! Spry: a WebAssembly 2.0 engine that compiles Wasm with Cranelift and runs it in sandboxed instances.
+//!
+//! The data flow, in the order of the modules below: [`Engine`] holds the compiler settings and the
+//! host ISA; [`Module::new`] validates and compiles a module (`compile/`); a [`Linker`] resolves its
+//! imports and instantiates it in a [`Store`] (`vm/` holds the runtime: VMContext, memories, tables,
+//! traps); [`Func::call`] enters Wasm through a per-signature trampoline.
+#![deny(missing_docs)]
+
+mod compile;
+mod engine;
+mod func;
+mod instance;
+mod linker;
+mod module;
+mod store;
+mod trap;
+mod types;
+mod values;
+pub(crate) mod vm;
+
+pub use engine::{Config, Engine};
+pub use func::{Caller, Func};
+pub use instance::{Extern, Global, Instance, Memory, Table};
+pub use linker::Linker;
+pub use module::Module;
+pub use store::{AsContext, AsContextMut, InterruptHandle, Store, StoreContext, StoreContextMut};
+pub use trap::{FrameInfo, Trap, TrapCode};
+pub use types::{ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType, ValType};
+pub use values::{ExternRef, Val};
+
+/// The Wasm page size, in bytes.
+pub const WASM_PAGE_SIZE: u64 = 65536;

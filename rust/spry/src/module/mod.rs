@@ -1,0 +1,150 @@
+//! [`Module`]: a validated, compiled WebAssembly module, ready to be instantiated any number of times.
+
+pub mod info;
+
+use crate::compile;
+use crate::engine::{Engine, Trampolines};
+use crate::types::{ExportType, ExternType, ImportType};
+use crate::vm::code_memory::CodeMemory;
+use crate::vm::code_registry::{self, CodeInfo, CodeRegistration, FunctionRange, TrapSite};
+use crate::vm::libcalls;
+use crate::vm::vmcontext::VMArrayCallFn;
+use anyhow::{anyhow, Result};
+use info::{EntityIndex, ModuleInfo};
+use std::sync::Arc;
+
+/// A compiled WebAssembly module. Cheap to clone; shareable across threads.
+#[derive(Clone)]
+pub struct Module {
+    inner: Arc<ModuleInner>,
+}
+
+struct ModuleInner {
+    engine: Engine,
+    info: ModuleInfo,
+    functions: Vec<(u32, u32)>,
+    type_ids: Box<[u32]>,
+    trampolines: Vec<Arc<Trampolines>>,
+    // Dropped before `code`: unregisters the range before it is unmapped.
+    _registration: CodeRegistration,
+    code: CodeMemory,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module").field("name", &self.name()).finish_non_exhaustive()
+    }
+}
+
+impl Module {
+    /// Validates and compiles the binary module `wasm`.
+    ///
+    /// An invalid or malformed module is an error naming the problem and its byte offset.
+    pub fn new(engine: &Engine, wasm: impl AsRef<[u8]>) -> Result<Module> {
+        let e = &engine.inner;
+        let (info, compiled) =
+            compile::compile_module(&*e.isa, &e.tunables, e.config.parallel_compilation, wasm.as_ref())?;
+        let code = CodeMemory::new(&compiled.code, |base, bytes| {
+            for &(offset, lc) in &compiled.absolute {
+                let addr = libcalls::libcall_address(lc).ok_or_else(|| anyhow!("unsupported libcall {lc:?}"))?;
+                let _ = base;
+                bytes[offset as usize..offset as usize + 8].copy_from_slice(&(addr as u64).to_le_bytes());
+            }
+            Ok(())
+        })?;
+        let code_info = CodeInfo {
+            traps: compiled.traps.iter().map(|&(offset, code)| TrapSite { offset, code }).collect(),
+            functions: compiled
+                .functions
+                .iter()
+                .enumerate()
+                .map(|(i, &(start, end))| FunctionRange { start, end, func_index: info.num_imported_funcs + i as u32 })
+                .collect(),
+            module_name: info.name.clone(),
+            func_names: info.func_names.clone(),
+        };
+        let registration = code_registry::register(code.base(), code.len(), Arc::new(code_info));
+        let type_ids = info.types.iter().map(|t| engine.type_id(t)).collect();
+        let trampolines = engine.trampolines(&info.types)?;
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                functions: compiled.functions,
+                info,
+                type_ids,
+                trampolines,
+                _registration: registration,
+                code,
+            }),
+        })
+    }
+
+    /// Checks that `wasm` is a valid module Spry can run, without compiling it.
+    pub fn validate(_engine: &Engine, wasm: &[u8]) -> Result<()> {
+        let mut validator = wasmparser::Validator::new_with_features(compile::features());
+        validator.validate_all(wasm).map_err(compile::wasm_error)?;
+        Ok(())
+    }
+
+    /// The module's name from its name section.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.info.name.as_deref()
+    }
+
+    /// The module's imports, in order.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType> + '_ {
+        let info = &self.inner.info;
+        info.imports.iter().map(move |i| ImportType {
+            module: i.module.clone(),
+            name: i.name.clone(),
+            ty: self.entity_type(i.index),
+        })
+    }
+
+    /// The module's exports, in order.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType> + '_ {
+        self.inner.info.exports.iter().map(move |(name, index)| ExportType { name: name.clone(), ty: self.entity_type(*index) })
+    }
+
+    pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
+        let info = &self.inner.info;
+        match index {
+            EntityIndex::Func(f) => ExternType::Func(info.func_type(f).clone()),
+            EntityIndex::Table(t) => ExternType::Table(info.tables[t as usize]),
+            EntityIndex::Memory(m) => ExternType::Memory(info.memories[m as usize]),
+            EntityIndex::Global(g) => ExternType::Global(info.globals[g as usize].ty),
+        }
+    }
+
+    /// The engine the module was compiled for.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        &self.inner.info
+    }
+
+    pub(crate) fn code_base(&self) -> usize {
+        self.inner.code.base()
+    }
+
+    /// Start and end of defined function `defined` in the code.
+    pub(crate) fn function_range(&self, defined: usize) -> (u32, u32) {
+        self.inner.functions[defined]
+    }
+
+    /// Engine-wide type index of each module type index.
+    pub(crate) fn type_ids(&self) -> &[u32] {
+        &self.inner.type_ids
+    }
+
+    /// The entry trampoline for module type `ty`.
+    pub(crate) fn entry_trampoline(&self, ty: usize) -> VMArrayCallFn {
+        self.inner.trampolines[ty].entry
+    }
+
+    pub(crate) fn same(&self, other: &Module) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}

@@ -1,0 +1,65 @@
+//! Executable memory: machine code copied into a fresh mapping that is made read+execute before it
+//! runs. A mapping is never writable and executable at once.
+
+use anyhow::{Context, Result};
+use rustix::mm::{self, MapFlags, MprotectFlags, ProtFlags};
+use std::ptr::NonNull;
+
+/// An executable mapping holding a module's or a trampoline batch's code.
+pub struct CodeMemory {
+    ptr: NonNull<u8>,
+    len: usize,
+    code_len: usize,
+}
+
+// SAFETY: the mapping is immutable (read+execute) once constructed and freed only on drop.
+unsafe impl Send for CodeMemory {}
+// SAFETY: as above: no interior mutability.
+unsafe impl Sync for CodeMemory {}
+
+impl CodeMemory {
+    /// Maps `code`, lets `patch` fix absolute addresses (it receives the final address of the code and
+    /// a mutable view of it), then makes the mapping read+execute.
+    pub fn new(code: &[u8], patch: impl FnOnce(usize, &mut [u8]) -> Result<()>) -> Result<CodeMemory> {
+        let page = rustix::param::page_size();
+        let len = code.len().max(1).next_multiple_of(page);
+        // SAFETY: a fresh anonymous private mapping aliases nothing.
+        let ptr = unsafe { mm::mmap_anonymous(std::ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) }
+            .context("mmap for code")?;
+        let ptr = NonNull::new(ptr.cast::<u8>()).context("mmap returned null")?;
+        let mem = CodeMemory { ptr, len, code_len: code.len() };
+        // SAFETY: the mapping is `len >= code.len()` bytes, readable and writable, and owned by `mem`.
+        let view = unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), code.len()) };
+        view.copy_from_slice(code);
+        patch(ptr.as_ptr() as usize, view)?;
+        // SAFETY: the range is our own mapping; after this no one writes to it.
+        unsafe { mm::mprotect(ptr.as_ptr().cast(), len, MprotectFlags::READ | MprotectFlags::EXEC) }
+            .context("mprotect code to read+execute")?;
+        Ok(mem)
+    }
+
+    /// Address of the first byte of code.
+    pub fn base(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
+    /// Length of the code in bytes.
+    pub fn len(&self) -> usize {
+        self.code_len
+    }
+
+    /// The code bytes.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is readable for `code_len` bytes while `self` lives.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.code_len) }
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        // SAFETY: we own the mapping; nothing runs in it once its module and trampolines are dropped.
+        unsafe {
+            let _ = mm::munmap(self.ptr.as_ptr().cast(), self.len);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Linear memories: a reservation that never moves, made accessible page by page as the memory grows.
+//!
+//! With guard pages the reservation is 4 GiB plus the guard region, so compiled code needs no bounds
+//! checks for most accesses; without, it is the memory's maximum size and code checks every access.
+
+use super::vmcontext::VMMemoryDefinition;
+use crate::compile::Tunables;
+use crate::types::MemoryType;
+use crate::WASM_PAGE_SIZE;
+use anyhow::{bail, Context, Result};
+use rustix::mm::{self, MapFlags, MprotectFlags, ProtFlags};
+
+/// The most pages a 32-bit memory can have.
+pub const MAX_PAGES: u64 = 1 << 16;
+
+/// A linear memory.
+pub struct LinearMemory {
+    base: *mut u8,
+    reservation: usize,
+    pages: u64,
+    maximum: u64,
+    ty: MemoryType,
+    vmdef: *mut VMMemoryDefinition,
+}
+
+// SAFETY: the memory is owned by one store, which is used by one thread at a time.
+unsafe impl Send for LinearMemory {}
+
+impl LinearMemory {
+    /// Reserves and maps a memory of type `ty`.
+    pub fn new(ty: &MemoryType, tunables: &Tunables) -> Result<LinearMemory> {
+        if ty.minimum > MAX_PAGES {
+            bail!("memory size must be at most 65536 pages (4GiB)");
+        }
+        let maximum = ty.maximum.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+        let reservation = if tunables.guard_pages {
+            (MAX_PAGES * WASM_PAGE_SIZE + tunables.guard_size) as usize
+        } else {
+            ((maximum * WASM_PAGE_SIZE) as usize).max(rustix::param::page_size())
+        };
+        // SAFETY: a fresh private mapping with no access aliases nothing.
+        let base = unsafe {
+            mm::mmap_anonymous(std::ptr::null_mut(), reservation, ProtFlags::empty(), MapFlags::PRIVATE | MapFlags::NORESERVE)
+        }
+        .context("failed to reserve address space for a linear memory")?;
+        let mut mem = LinearMemory {
+            base: base.cast(),
+            reservation,
+            pages: 0,
+            maximum,
+            ty: *ty,
+            vmdef: std::ptr::null_mut(),
+        };
+        if mem.grow(ty.minimum)?.is_none() {
+            bail!("failed to allocate the memory's initial {} pages", ty.minimum);
+        }
+        Ok(mem)
+    }
+
+    /// Points the memory at the definition compiled code reads, and fills it in.
+    ///
+    /// # Safety
+    /// `vmdef` must stay valid for as long as the memory is used.
+    pub unsafe fn set_vmdef(&mut self, vmdef: *mut VMMemoryDefinition) {
+        self.vmdef = vmdef;
+        self.update_vmdef();
+    }
+
+    fn update_vmdef(&self) {
+        if !self.vmdef.is_null() {
+            // SAFETY: `set_vmdef`'s contract keeps `vmdef` valid.
+            unsafe { self.vmdef.write(VMMemoryDefinition { base: self.base, current_length: self.byte_size() }) };
+        }
+    }
+
+    /// Grows by `delta` pages. Returns the old size in pages, or `None` if the memory cannot grow that
+    /// far (the maximum, or the host refused the pages).
+    pub fn grow(&mut self, delta: u64) -> Result<Option<u64>> {
+        let old = self.pages;
+        let Some(new) = old.checked_add(delta).filter(|n| *n <= self.maximum) else {
+            return Ok(None);
+        };
+        if delta > 0 {
+            let start = (old * WASM_PAGE_SIZE) as usize;
+            let len = (delta * WASM_PAGE_SIZE) as usize;
+            // SAFETY: the range lies inside our reservation (new <= maximum fits it).
+            let r = unsafe { mm::mprotect(self.base.add(start).cast(), len, MprotectFlags::READ | MprotectFlags::WRITE) };
+            if r.is_err() {
+                return Ok(None);
+            }
+        }
+        self.pages = new;
+        self.update_vmdef();
+        Ok(Some(old))
+    }
+
+    /// Current size in pages.
+    pub fn pages(&self) -> u64 {
+        self.pages
+    }
+
+    /// Current size in bytes.
+    pub fn byte_size(&self) -> usize {
+        (self.pages * WASM_PAGE_SIZE) as usize
+    }
+
+    /// Start of the memory.
+    pub fn base(&self) -> *mut u8 {
+        self.base
+    }
+
+    /// The memory's type, with its current size as the minimum.
+    pub fn ty(&self) -> MemoryType {
+        MemoryType { minimum: self.pages, maximum: self.ty.maximum }
+    }
+
+    /// The accessible bytes.
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: the first `byte_size()` bytes are mapped read/write while `self` lives.
+        unsafe { std::slice::from_raw_parts(self.base, self.byte_size()) }
+    }
+
+    /// The accessible bytes, mutably.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`, and `&mut self` makes the view unique on the host side.
+        unsafe { std::slice::from_raw_parts_mut(self.base, self.byte_size()) }
+    }
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        // SAFETY: we own the reservation and nothing uses it after the memory is dropped.
+        unsafe {
+            let _ = mm::munmap(self.base.cast(), self.reservation);
+        }
+    }
+}
+
+impl LinearMemory {
+    /// Where the definition compiled code reads lives (null before `set_vmdef`).
+    pub fn vmdef_ptr(&self) -> *mut VMMemoryDefinition {
+        self.vmdef
+    }
+}

@@ -1,0 +1,13 @@
+//! The runtime: VMContext layout, instances, memories, tables, libcalls, traps and signals.
+
+pub mod builtins;
+pub mod code_memory;
+pub mod code_registry;
+pub mod instance;
+pub mod libcalls;
+pub mod memory;
+pub mod signals;
+pub mod table;
+pub mod traphandlers;
+pub mod vmcontext;
+pub mod vmoffsets;

