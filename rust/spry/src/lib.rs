@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod compile;
+mod debug;
 mod engine;
 mod func;
 mod instance;

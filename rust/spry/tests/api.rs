@@ -93,3 +93,183 @@ fn host_functions() {
     quad.call(&mut store, &[Val::I32(5)], &mut out).unwrap();
     assert_eq!(out[0], Val::I32(20));
 }
+
+fn trap_code(err: &anyhow::Error) -> TrapCode {
+    err.downcast_ref::<Trap>().unwrap_or_else(|| panic!("not a trap: {err:?}")).code()
+}
+
+#[test]
+fn deep_recursion_on_a_small_thread_is_a_trap() {
+    let (store, instance) = instantiate(
+        r#"(module (func $r (export "recurse") (param i64) (result i64)
+              (i64.add (call $r (i64.add (local.get 0) (i64.const 1))) (i64.const 1)))
+            (func (export "ok") (result i32) (i32.const 7)))"#,
+    );
+    // 128 KiB of thread stack: far less than the 512 KiB Wasm stack the engine allows by default.
+    let handle = std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            let mut store = store;
+            let recurse = instance.get_func(&mut store, "recurse").unwrap();
+            for _ in 0..10 {
+                let mut out = [Val::I64(0)];
+                let err = recurse.call(&mut store, &[Val::I64(0)], &mut out).unwrap_err();
+                assert_eq!(trap_code(&err), TrapCode::StackOverflow);
+            }
+            let ok = instance.get_func(&mut store, "ok").unwrap();
+            let mut out = [Val::I32(0)];
+            ok.call(&mut store, &[], &mut out).unwrap();
+            assert_eq!(out[0], Val::I32(7));
+        })
+        .unwrap();
+    handle.join().unwrap();
+}
+
+#[test]
+fn ten_thousand_traps_in_a_row() {
+    let (mut store, instance) = instantiate(
+        r#"(module (memory 1)
+            (func (export "oob") (param i32) (result i32) (i32.load (local.get 0)))
+            (func (export "unreachable") unreachable))"#,
+    );
+    let oob = instance.get_func(&mut store, "oob").unwrap();
+    let unreachable = instance.get_func(&mut store, "unreachable").unwrap();
+    for i in 0..10_000 {
+        let mut out = [Val::I32(0)];
+        let err = if i % 2 == 0 {
+            oob.call(&mut store, &[Val::I32(-4)], &mut out).unwrap_err()
+        } else {
+            unreachable.call(&mut store, &[], &mut []).unwrap_err()
+        };
+        let expected = if i % 2 == 0 { TrapCode::MemoryOutOfBounds } else { TrapCode::UnreachableCodeReached };
+        assert_eq!(trap_code(&err), expected);
+    }
+    let mut out = [Val::I32(1)];
+    oob.call(&mut store, &[Val::I32(0)], &mut out).unwrap();
+    assert_eq!(out[0], Val::I32(0));
+}
+
+#[test]
+fn host_errors_panics_and_nested_traps() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        wat::parse_str(
+            r#"(module (import "env" "host" (func $h (param i32)))
+                (func (export "call_host") (param i32) (call $h (local.get 0)))
+                (func (export "inner") unreachable))"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_new("env", "host", FuncType::new([ValType::I32], []), |mut caller, args, _| {
+            match args[0].i32().unwrap() {
+                0 => Ok(()),
+                1 => anyhow::bail!("host says no"),
+                2 => panic!("host panicked"),
+                _ => {
+                    // Wasm -> host -> Wasm: the inner trap reaches this caller.
+                    let inner = caller.get_export("inner").unwrap().into_func().unwrap();
+                    let err = inner.call(&mut caller, &[], &mut []).unwrap_err();
+                    assert_eq!(trap_code(&err), TrapCode::UnreachableCodeReached);
+                    Err(err)
+                }
+            }
+        })
+        .unwrap();
+    let mut store = Store::new(&engine);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let f = instance.get_func(&mut store, "call_host").unwrap();
+    f.call(&mut store, &[Val::I32(0)], &mut []).unwrap();
+
+    let err = f.call(&mut store, &[Val::I32(1)], &mut []).unwrap_err();
+    assert_eq!(trap_code(&err), TrapCode::HostError);
+    assert!(err.to_string().contains("host says no"), "{err}");
+
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = f.call(&mut store, &[Val::I32(2)], &mut []);
+    }))
+    .unwrap_err();
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"host panicked"));
+
+    // The trap of the nested call comes back as itself, not wrapped.
+    let err = f.call(&mut store, &[Val::I32(3)], &mut []).unwrap_err();
+    assert_eq!(trap_code(&err), TrapCode::UnreachableCodeReached);
+
+    // The store still works after all that.
+    f.call(&mut store, &[Val::I32(0)], &mut []).unwrap();
+}
+
+#[test]
+fn backtrace_names_functions() {
+    let (mut store, instance) = instantiate(
+        r#"(module $m (func $outer (export "run") (call $inner)) (func $inner unreachable))"#,
+    );
+    let run = instance.get_func(&mut store, "run").unwrap();
+    let err = run.call(&mut store, &[], &mut []).unwrap_err();
+    let trap = err.downcast_ref::<Trap>().unwrap();
+    let names: Vec<_> = trap.backtrace().iter().map(|f| f.func_name.clone().unwrap_or_default()).collect();
+    assert_eq!(names, ["inner", "outer"]);
+}
+
+#[test]
+fn invalid_modules_name_the_problem_and_offset() {
+    let engine = Engine::default();
+    let err = Module::new(&engine, b"\0asm\x01\0\0\0\x01").unwrap_err().to_string();
+    assert!(err.contains("offset"), "{err}");
+    let bad_type = wat::parse_str(r#"(module (func (result i32) i64.const 1))"#).unwrap();
+    let err = Module::new(&engine, &bad_type).unwrap_err().to_string();
+    assert!(err.contains("type mismatch") && err.contains("offset 0x"), "{err}");
+    let simd = wat::parse_str(r#"(module (func (result v128) v128.const i64x2 0 0))"#).unwrap();
+    assert!(Module::new(&engine, &simd).is_err());
+    assert!(Module::validate(&engine, &bad_type).is_err());
+    assert!(Module::new(&engine, b"garbage").is_err());
+}
+
+#[test]
+fn wrong_arguments_are_errors() {
+    let (mut store, instance) =
+        instantiate(r#"(module (func (export "f") (param i32) (result i32) local.get 0))"#);
+    let f = instance.get_func(&mut store, "f").unwrap();
+    let mut out = [Val::I32(0)];
+    assert!(f.call(&mut store, &[], &mut out).is_err());
+    assert!(f.call(&mut store, &[Val::I64(1)], &mut out).is_err());
+    assert!(f.call(&mut store, &[Val::I32(1)], &mut []).is_err());
+    let mut other = Store::new(store.engine());
+    assert!(f.call(&mut other, &[Val::I32(1)], &mut out).is_err());
+}
+
+#[test]
+fn interrupt_stops_an_infinite_loop() {
+    let (mut store, instance) = instantiate(r#"(module (func (export "spin") (loop $l (br $l))))"#);
+    let spin = instance.get_func(&mut store, "spin").unwrap();
+    let handle = store.interrupt_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        handle.interrupt();
+    });
+    let err = spin.call(&mut store, &[], &mut []).unwrap_err();
+    assert_eq!(trap_code(&err), TrapCode::Interrupt);
+    t.join().unwrap();
+}
+
+#[test]
+fn memory_grow_keeps_views_in_place() {
+    let (mut store, instance) = instantiate(
+        r#"(module (memory (export "m") 1 3)
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    );
+    let mem = instance.get_memory(&mut store, "m").unwrap();
+    let base = mem.data(&store).as_ptr();
+    let grow = instance.get_func(&mut store, "grow").unwrap();
+    let mut out = [Val::I32(0)];
+    grow.call(&mut store, &[Val::I32(2)], &mut out).unwrap();
+    assert_eq!(out[0], Val::I32(1));
+    assert_eq!(mem.size(&store), 3);
+    assert_eq!(mem.data(&store).as_ptr(), base);
+    grow.call(&mut store, &[Val::I32(1)], &mut out).unwrap();
+    assert_eq!(out[0], Val::I32(-1));
+    assert_eq!(mem.grow(&mut store, 1).is_err(), true);
+}

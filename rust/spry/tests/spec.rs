@@ -5,7 +5,8 @@
 //! [`Linker`] per file (see `spec/runner.rs` for the directives, `spec/values.rs` for how arguments
 //! and expected results are converted and compared, `spec/messages.rs` for how trap and error
 //! messages are matched, `spec/spectest.rs` for the `spectest` host module and `spec/features.rs`
-//! for the detection of files that need a feature Spry lacks).
+//! for the detection of files that need a feature Spry lacks; `spec/selfcheck.rs` checks that the
+//! runner itself reports failures).
 //!
 //! Files run in parallel on [`std::thread::available_parallelism`] worker threads with large stacks
 //! (`assert_exhaustion` recurses deeply). Each suite prints exactly one summary line,
@@ -28,6 +29,8 @@ mod features;
 mod messages;
 #[path = "spec/runner.rs"]
 mod runner;
+#[path = "spec/selfcheck.rs"]
+mod selfcheck;
 #[path = "spec/spectest.rs"]
 mod spectest;
 #[path = "spec/values.rs"]
@@ -105,7 +108,7 @@ impl fmt::Display for Summary {
 /// Runs every file of the WebAssembly 2.0 test set against an engine built from `config`, printing
 /// the summary line `spec <label>: <passed>/<total> files passed, <n> assertions`.
 pub fn run_suite(label: &str, config: &Config) -> Summary {
-    let engine = Engine::new(config).unwrap_or_else(|e| panic!("spec {label}: Engine::new failed: {e:#}"));
+    let engine = Engine::new(config).unwrap_or_else(|e| panic!("Engine::new failed for the {label} spec suite: {e:#}"));
     let filter = std::env::var("SPRY_SPEC_FILTER").ok().filter(|f| !f.is_empty());
     let verbose = std::env::var("SPRY_SPEC_VERBOSE").is_ok_and(|v| !v.is_empty() && v != "0");
 
@@ -115,7 +118,7 @@ pub fn run_suite(label: &str, config: &Config) -> Summary {
         .collect();
     files.sort_by(|a, b| a.name().cmp(b.name()));
     if let Some(filter) = &filter {
-        assert!(!files.is_empty(), "spec {label}: SPRY_SPEC_FILTER={filter:?} matches no file");
+        assert!(!files.is_empty(), "SPRY_SPEC_FILTER={filter:?} matches no file of the {label} spec suite");
     }
 
     let outcomes = run_parallel(&engine, files, verbose);
@@ -197,4 +200,10 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[test]
 fn spec_wasm_v2() {
     run_suite("wasm-v2", &Config::new()).assert_passed();
+}
+
+/// The runner reports wrong results, missing traps and wrongly accepted modules (see `spec/selfcheck.rs`).
+#[test]
+fn runner_self_check() {
+    selfcheck::check();
 }

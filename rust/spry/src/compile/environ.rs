@@ -70,7 +70,10 @@ pub fn translate_module(wasm: &[u8]) -> Result<(ModuleInfo, Vec<FunctionInput<'_
     let mut info = ModuleInfo::default();
     let mut bodies = Vec::new();
     let mut escaped = std::collections::BTreeSet::new();
-    for payload in Parser::new(0).parse_all(wasm) {
+    let mut parser = Parser::new(0);
+    // The reader must decode with the same features the validator checks (Wasm 2.0 encodings).
+    parser.set_features(features());
+    for payload in parser.parse_all(wasm) {
         let payload = payload.map_err(wasm_error)?;
         match validator.payload(&payload).map_err(wasm_error)? {
             ValidPayload::Func(validator, body) => {

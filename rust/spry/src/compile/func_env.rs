@@ -305,7 +305,10 @@ impl<'m> FuncEnv<'m> {
             return;
         }
         let store_ctx = self.load_vmctx_ptr(b, VMCTX_STORE_CTX);
-        let flag = b.ins().load(I64, MemFlagsData::trusted(), store_ctx, VMSTORE_CONTEXT_INTERRUPT as i32);
+        let addr = b.ins().iadd_imm_u(store_ctx, VMSTORE_CONTEXT_INTERRUPT as i64);
+        // An atomic load: another thread sets the word, and a plain load would be merged with the
+        // previous check by redundant-load elimination (a loop would never see the change).
+        let flag = b.ins().atomic_load(I64, MemFlagsData::trusted(), addr);
         b.ins().trapnz(flag, TrapCode::Interrupt.to_clif());
     }
 }

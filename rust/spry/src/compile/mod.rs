@@ -118,6 +118,9 @@ fn compile_function(
     input: FunctionInput<'_>,
 ) -> Result<CompiledFunction> {
     let func = translator.translate(info, tunables, defined_index, input)?;
+    if crate::debug::print_clif() {
+        eprintln!("{}", func.display());
+    }
     let func_index = info.num_imported_funcs + defined_index;
     compile_ir(isa, ctx, func).with_context(|| format!("compiling wasm function {func_index}"))
 }

@@ -313,9 +313,9 @@ impl<'a> FileRunner<'a> {
             WastExecute::Get { module, global, .. } => {
                 let instance = self.instance(module)?;
                 let global = instance
-                    .get_global(&self.store, global)
+                    .get_global(&mut self.store, global)
                     .ok_or_else(|| anyhow!("{} has no exported global {global:?}", id_name(module)))?;
-                Ok(Ok(vec![global.get(&self.store)]))
+                Ok(Ok(vec![global.get(&mut self.store)]))
             }
             WastExecute::Wat(mut module) => {
                 let module = self.compile_wat(&mut module)?;
@@ -328,7 +328,7 @@ impl<'a> FileRunner<'a> {
     fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Result<Result<Vec<Val>>> {
         let instance = self.instance(invoke.module)?;
         let func = instance
-            .get_func(&self.store, invoke.name)
+            .get_func(&mut self.store, invoke.name)
             .ok_or_else(|| anyhow!("{} has no exported function {:?}", id_name(invoke.module), invoke.name))?;
         let args = invoke
             .args

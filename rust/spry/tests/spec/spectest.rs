@@ -35,12 +35,12 @@ pub fn define(linker: &mut Linker, store: &mut Store) -> Result<()> {
         ("global_f64", F64, Val::F64(666.6f64.to_bits())),
     ];
     for (name, ty, value) in globals {
-        let global = Global::new(store, GlobalType::new(ty, false), value)
+        let global = Global::new(&mut *store, GlobalType::new(ty, false), value)
             .with_context(|| format!("creating spectest.{name}"))?;
         linker.define(MODULE, name, global).with_context(|| format!("defining spectest.{name}"))?;
     }
 
-    let table = Table::new(store, TableType::new(ValType::FuncRef, 10, Some(20)), Val::null(ValType::FuncRef))
+    let table = Table::new(&mut *store, TableType::new(ValType::FuncRef, 10, Some(20)), Val::null(ValType::FuncRef))
         .context("creating spectest.table")?;
     linker.define(MODULE, "table", table).context("defining spectest.table")?;
 
