@@ -3,6 +3,7 @@
 
 use crate::compile::{self, Tunables};
 use crate::types::FuncType;
+use crate::vm::allocator::{InstanceAllocator, OnDemandAllocator};
 use crate::vm::code_memory::CodeMemory;
 use crate::vm::vmcontext::VMArrayCallFn;
 use crate::vm::{libcalls, signals};
@@ -102,6 +103,7 @@ pub(crate) struct EngineInner {
     pub config: Config,
     pub isa: OwnedTargetIsa,
     pub tunables: Tunables,
+    pub allocator: Box<dyn InstanceAllocator>,
     types: Mutex<TypeRegistry>,
     trampolines: Mutex<HashMap<FuncType, Arc<Trampolines>>>,
     trampoline_code: Mutex<Vec<CodeMemory>>,
@@ -154,6 +156,7 @@ impl Engine {
                 config: config.clone(),
                 isa,
                 tunables,
+                allocator: Box::new(OnDemandAllocator),
                 types: Mutex::default(),
                 trampolines: Mutex::default(),
                 trampoline_code: Mutex::default(),

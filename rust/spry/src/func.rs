@@ -109,7 +109,12 @@ impl HostFuncContext {
 ///
 /// # Safety
 /// `vmctx` is a live [`HostFuncContext`]; `values` points to `len` slots.
-unsafe extern "C" fn host_call_shim(vmctx: *mut VMContext, caller: *mut VMContext, values: *mut u64, len: usize) -> u32 {
+unsafe extern "C" fn host_call_shim(
+    vmctx: *mut VMContext,
+    caller: *mut VMContext,
+    values: *mut u64,
+    len: usize,
+) -> u32 {
     // SAFETY: per the contract; the context is owned by its store, which outlives the call.
     let ctx = unsafe { &*vmctx.cast::<HostFuncContext>() };
     // SAFETY: per the contract.

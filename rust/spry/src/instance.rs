@@ -35,19 +35,35 @@ pub enum Extern {
 impl Extern {
     /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
-        if let Extern::Func(f) = self { Some(f) } else { None }
+        if let Extern::Func(f) = self {
+            Some(f)
+        } else {
+            None
+        }
     }
     /// The global, if this is one.
     pub fn into_global(self) -> Option<Global> {
-        if let Extern::Global(g) = self { Some(g) } else { None }
+        if let Extern::Global(g) = self {
+            Some(g)
+        } else {
+            None
+        }
     }
     /// The table, if this is one.
     pub fn into_table(self) -> Option<Table> {
-        if let Extern::Table(t) = self { Some(t) } else { None }
+        if let Extern::Table(t) = self {
+            Some(t)
+        } else {
+            None
+        }
     }
     /// The memory, if this is one.
     pub fn into_memory(self) -> Option<Memory> {
-        if let Extern::Memory(m) = self { Some(m) } else { None }
+        if let Extern::Memory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
     }
 
     /// The item's type (for memories and tables, with the current size as the minimum).
@@ -248,8 +264,9 @@ impl Memory {
     /// A new memory of type `ty` owned by `store`.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = store.as_context_mut().0;
-        let mem = LinearMemory::new(&ty, &store.engine.inner.tunables)?;
-        let index = store.push_host_memory(Box::new(mem));
+        let engine = &store.engine.inner;
+        let mem = engine.allocator.allocate_memory(&ty, &engine.tunables)?;
+        let index = store.push_host_memory(mem);
         Ok(Memory { store: store.id, index })
     }
 

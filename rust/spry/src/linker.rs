@@ -122,9 +122,9 @@ impl Linker {
         }
         let mut items = Vec::with_capacity(module.info().imports.len());
         for import in module.imports() {
-            let item = self.resolve(store, &import.module, &import.name).ok_or_else(|| {
-                anyhow!("unknown import: `{}::{}` has not been defined", import.module, import.name)
-            })?;
+            let item = self
+                .resolve(store, &import.module, &import.name)
+                .ok_or_else(|| anyhow!("unknown import: `{}::{}` has not been defined", import.module, import.name))?;
             check_import(store, &item, &import.ty)
                 .map_err(|e| anyhow!("{e} (import `{}::{}`)", import.module, import.name))?;
             items.push(item);

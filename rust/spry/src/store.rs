@@ -43,9 +43,12 @@ pub struct StoreInner {
     table_ids: HashMap<usize, u32>,
     pub(crate) globals: Vec<GlobalData>,
     global_ids: HashMap<usize, u32>,
+    // Boxed: compiled code and importers point at these, so they must not move.
     host_memories: Vec<(Box<LinearMemory>, Box<VMMemoryDefinition>)>,
     host_tables: Vec<(Box<VmTable>, Box<VMTableDefinition>)>,
+    #[allow(clippy::vec_box)]
     host_globals: Vec<Box<VMGlobalDefinition>>,
+    #[allow(clippy::vec_box)]
     host_funcs: Vec<Box<HostFuncContext>>,
     /// Host functions of linkers already instantiated in this store, by `Arc` address.
     pub(crate) linker_funcs: HashMap<usize, Func>,
@@ -245,6 +248,20 @@ impl StoreInner {
         let ptr = (&*def as *const VMGlobalDefinition).cast_mut();
         self.host_globals.push(def);
         self.global_id(ptr, ty)
+    }
+}
+
+impl Drop for StoreInner {
+    fn drop(&mut self) {
+        // Instances first: they may import the host's memories and tables.
+        self.instances.clear();
+        let allocator = &*self.engine.inner.allocator;
+        for (memory, _def) in self.host_memories.drain(..) {
+            allocator.deallocate_memory(memory);
+        }
+        for (table, _def) in self.host_tables.drain(..) {
+            allocator.deallocate_table(table);
+        }
     }
 }
 

@@ -204,9 +204,8 @@ fn host_errors_panics_and_nested_traps() {
 
 #[test]
 fn backtrace_names_functions() {
-    let (mut store, instance) = instantiate(
-        r#"(module $m (func $outer (export "run") (call $inner)) (func $inner unreachable))"#,
-    );
+    let (mut store, instance) =
+        instantiate(r#"(module $m (func $outer (export "run") (call $inner)) (func $inner unreachable))"#);
     let run = instance.get_func(&mut store, "run").unwrap();
     let err = run.call(&mut store, &[], &mut []).unwrap_err();
     let trap = err.downcast_ref::<Trap>().unwrap();
@@ -230,8 +229,7 @@ fn invalid_modules_name_the_problem_and_offset() {
 
 #[test]
 fn wrong_arguments_are_errors() {
-    let (mut store, instance) =
-        instantiate(r#"(module (func (export "f") (param i32) (result i32) local.get 0))"#);
+    let (mut store, instance) = instantiate(r#"(module (func (export "f") (param i32) (result i32) local.get 0))"#);
     let f = instance.get_func(&mut store, "f").unwrap();
     let mut out = [Val::I32(0)];
     assert!(f.call(&mut store, &[], &mut out).is_err());
@@ -271,5 +269,5 @@ fn memory_grow_keeps_views_in_place() {
     assert_eq!(mem.data(&store).as_ptr(), base);
     grow.call(&mut store, &[Val::I32(1)], &mut out).unwrap();
     assert_eq!(out[0], Val::I32(-1));
-    assert_eq!(mem.grow(&mut store, 1).is_err(), true);
+    assert!(mem.grow(&mut store, 1).is_err());
 }

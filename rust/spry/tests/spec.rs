@@ -202,6 +202,12 @@ fn spec_wasm_v2() {
     run_suite("wasm-v2", &Config::new()).assert_passed();
 }
 
+/// The same suite with explicit bounds checks on every memory access instead of guard pages.
+#[test]
+fn spec_wasm_v2_explicit_bounds_checks() {
+    run_suite("wasm-v2 (explicit bounds checks)", Config::new().guard_pages(false)).assert_passed();
+}
+
 /// The runner reports wrong results, missing traps and wrongly accepted modules (see `spec/selfcheck.rs`).
 #[test]
 fn runner_self_check() {

@@ -171,15 +171,14 @@ pub fn translate_module(wasm: &[u8]) -> Result<(ModuleInfo, Vec<FunctionInput<'_
             Payload::ElementSection(s) => {
                 for e in s {
                     let e = e.map_err(wasm_error)?;
-                    let (ty, items): (ValType, Vec<ConstExpr>) = match e.items {
-                        wasmparser::ElementItems::Functions(fs) => (
-                            ValType::FuncRef,
-                            fs.into_iter().map(|f| f.map(ConstExpr::RefFunc).map_err(wasm_error)).collect::<Result<_>>()?,
-                        ),
-                        wasmparser::ElementItems::Expressions(ty, es) => (
-                            ValType::from_ref_type(ty)?,
-                            es.into_iter().map(|e| const_expr(&e.map_err(wasm_error)?)).collect::<Result<_>>()?,
-                        ),
+                    let items: Vec<ConstExpr> = match e.items {
+                        wasmparser::ElementItems::Functions(fs) => fs
+                            .into_iter()
+                            .map(|f| f.map(ConstExpr::RefFunc).map_err(wasm_error))
+                            .collect::<Result<_>>()?,
+                        wasmparser::ElementItems::Expressions(_, es) => {
+                            es.into_iter().map(|e| const_expr(&e.map_err(wasm_error)?)).collect::<Result<_>>()?
+                        }
                     };
                     for item in &items {
                         if let ConstExpr::RefFunc(f) = item {
@@ -193,7 +192,7 @@ pub fn translate_module(wasm: &[u8]) -> Result<(ModuleInfo, Vec<FunctionInput<'_
                             ElementMode::Active { table: table_index.unwrap_or(0), offset: const_expr(&offset_expr)? }
                         }
                     };
-                    info.elements.push(ElementSegment { mode, ty, items: items.into() });
+                    info.elements.push(ElementSegment { mode, items: items.into() });
                 }
             }
             Payload::DataSection(s) => {

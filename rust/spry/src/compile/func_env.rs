@@ -10,12 +10,12 @@ use crate::trap::TrapCode;
 use crate::types::{FuncType, ValType};
 use crate::vm::builtins::{Builtin, BuiltinParam};
 use crate::vm::vmoffsets::*;
+use cranelift_codegen::entity::packed_option::ReservedValue;
 use cranelift_codegen::ir::{
-    self, types::*, AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData,
-    SigRef, Signature, UserExternalName, Value,
+    self, types::*, AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData, SigRef,
+    Signature, UserExternalName, Value,
 };
 use cranelift_codegen::isa::CallConv;
-use cranelift_codegen::entity::packed_option::ReservedValue;
 use cranelift_frontend::FunctionBuilder;
 use std::collections::HashMap;
 

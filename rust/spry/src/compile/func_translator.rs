@@ -293,7 +293,12 @@ fn end_frame(b: &mut FunctionBuilder<'_>, state: &mut State) {
     }
 }
 
-fn translate_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, state: &mut State) -> Result<()> {
+fn translate_op(
+    op: &Operator<'_>,
+    b: &mut FunctionBuilder<'_>,
+    env: &mut FuncEnv<'_>,
+    state: &mut State,
+) -> Result<()> {
     use Operator as O;
     match *op {
         O::Nop => {}

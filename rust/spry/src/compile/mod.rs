@@ -130,9 +130,9 @@ pub fn compile_ir(isa: &dyn TargetIsa, ctx: &mut Context, func: Function) -> Res
     ctx.clear();
     ctx.func = func;
     let names = ctx.func.params.user_named_funcs().clone();
-    let compiled = ctx.compile(isa, &mut ControlPlane::default()).map_err(|e| {
-        anyhow!("Cranelift failed: {}", cranelift_codegen::print_errors::pretty_error(e.func, e.inner))
-    })?;
+    let compiled = ctx
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| anyhow!("Cranelift failed: {}", cranelift_codegen::print_errors::pretty_error(e.func, e.inner)))?;
     let mut relocs = Vec::new();
     for r in compiled.buffer.relocs() {
         let target = match &r.target {

@@ -1,7 +1,7 @@
 //! What a module declares, in the form the compiler and the instantiator use: types, index spaces
 //! (imports first), exports, segments and the VMContext layout.
 
-use crate::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
+use crate::types::{FuncType, GlobalType, MemoryType, TableType};
 use crate::vm::vmoffsets::VMOffsets;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -79,8 +79,6 @@ pub enum ElementMode {
 pub struct ElementSegment {
     /// Where it goes.
     pub mode: ElementMode,
-    /// Element type.
-    pub ty: ValType,
     /// The elements, as constant expressions (function indices become `RefFunc`).
     pub items: Box<[ConstExpr]>,
 }

@@ -103,7 +103,11 @@ impl Module {
 
     /// The module's exports, in order.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType> + '_ {
-        self.inner.info.exports.iter().map(move |(name, index)| ExportType { name: name.clone(), ty: self.entity_type(*index) })
+        self.inner
+            .info
+            .exports
+            .iter()
+            .map(move |(name, index)| ExportType { name: name.clone(), ty: self.entity_type(*index) })
     }
 
     pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
@@ -142,9 +146,5 @@ impl Module {
     /// The entry trampoline for module type `ty`.
     pub(crate) fn entry_trampoline(&self, ty: usize) -> VMArrayCallFn {
         self.inner.trampolines[ty].entry
-    }
-
-    pub(crate) fn same(&self, other: &Module) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
     }
 }

@@ -8,8 +8,8 @@ use std::ptr::NonNull;
 /// An executable mapping holding a module's or a trampoline batch's code.
 pub struct CodeMemory {
     ptr: NonNull<u8>,
+    map_len: usize,
     len: usize,
-    code_len: usize,
 }
 
 // SAFETY: the mapping is immutable (read+execute) once constructed and freed only on drop.
@@ -24,10 +24,12 @@ impl CodeMemory {
         let page = rustix::param::page_size();
         let len = code.len().max(1).next_multiple_of(page);
         // SAFETY: a fresh anonymous private mapping aliases nothing.
-        let ptr = unsafe { mm::mmap_anonymous(std::ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) }
-            .context("mmap for code")?;
+        let ptr = unsafe {
+            mm::mmap_anonymous(std::ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE)
+        }
+        .context("mmap for code")?;
         let ptr = NonNull::new(ptr.cast::<u8>()).context("mmap returned null")?;
-        let mem = CodeMemory { ptr, len, code_len: code.len() };
+        let mem = CodeMemory { ptr, map_len: len, len: code.len() };
         // SAFETY: the mapping is `len >= code.len()` bytes, readable and writable, and owned by `mem`.
         let view = unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), code.len()) };
         view.copy_from_slice(code);
@@ -45,13 +47,7 @@ impl CodeMemory {
 
     /// Length of the code in bytes.
     pub fn len(&self) -> usize {
-        self.code_len
-    }
-
-    /// The code bytes.
-    pub fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping is readable for `code_len` bytes while `self` lives.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.code_len) }
+        self.len
     }
 }
 
@@ -59,7 +55,7 @@ impl Drop for CodeMemory {
     fn drop(&mut self) {
         // SAFETY: we own the mapping; nothing runs in it once its module and trampolines are dropped.
         unsafe {
-            let _ = mm::munmap(self.ptr.as_ptr().cast(), self.len);
+            let _ = mm::munmap(self.ptr.as_ptr().cast(), self.map_len);
         }
     }
 }

@@ -31,7 +31,10 @@ pub struct Instance {
     module: Module,
     /// The store that owns the instance (opaque here).
     pub store: *mut (),
+    // Boxed: importers point at them, so they must not move.
+    #[allow(clippy::vec_box)]
     memories: Vec<Box<LinearMemory>>,
+    #[allow(clippy::vec_box)]
     tables: Vec<Box<Table>>,
     imported_memories: Vec<*mut LinearMemory>,
     imported_tables: Vec<*mut Table>,
@@ -57,21 +60,48 @@ impl InstanceHandle {
     /// Allocates an instance of `module` with `imports` (already type-checked) and fills its VMContext:
     /// imports, memories, tables, globals and function references. Segments are applied by
     /// [`InstanceHandle::initialize`].
-    pub fn new(module: &Module, store: *mut (), store_ctx: *mut VMStoreContext, imports: &Imports) -> Result<InstanceHandle> {
+    pub fn new(
+        module: &Module,
+        store: *mut (),
+        store_ctx: *mut VMStoreContext,
+        imports: &Imports,
+    ) -> Result<InstanceHandle> {
         let info = module.info();
-        let tunables = &module.engine().inner.tunables;
+        let engine = &module.engine().inner;
+        let allocator = &*engine.allocator;
+        // On failure, what was allocated so far goes back to the allocator.
         let mut memories = Vec::new();
-        for ty in &info.memories[info.num_imported_memories as usize..] {
-            memories.push(Box::new(LinearMemory::new(ty, tunables)?));
-        }
         let mut tables = Vec::new();
+        let give_back = |memories: Vec<Box<LinearMemory>>, tables: Vec<Box<Table>>| {
+            memories.into_iter().for_each(|m| allocator.deallocate_memory(m));
+            tables.into_iter().for_each(|t| allocator.deallocate_table(t));
+        };
+        for ty in &info.memories[info.num_imported_memories as usize..] {
+            match allocator.allocate_memory(ty, &engine.tunables) {
+                Ok(m) => memories.push(m),
+                Err(e) => {
+                    give_back(memories, tables);
+                    return Err(e);
+                }
+            }
+        }
         for ty in &info.tables[info.num_imported_tables as usize..] {
-            tables.push(Box::new(Table::new(ty, 0)?));
+            match allocator.allocate_table(ty) {
+                Ok(t) => tables.push(t),
+                Err(e) => {
+                    give_back(memories, tables);
+                    return Err(e);
+                }
+            }
         }
         let layout = layout_for(module);
-        // SAFETY: the layout has a nonzero size (it holds an `Instance`).
-        let raw = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Instance>();
-        let ptr = NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        let ptr = match allocator.allocate_instance(layout) {
+            Ok(p) => p.cast::<Instance>(),
+            Err(e) => {
+                give_back(memories, tables);
+                return Err(e);
+            }
+        };
         let instance = Instance {
             module: module.clone(),
             store,
@@ -110,11 +140,17 @@ impl InstanceHandle {
 
 impl Drop for InstanceHandle {
     fn drop(&mut self) {
+        let engine = self.instance().module.engine().clone();
+        let allocator = &*engine.inner.allocator;
         let layout = layout_for(&self.instance().module);
-        // SAFETY: we own the allocation, made with this layout, and drop it exactly once.
+        // SAFETY: we own the instance; nothing runs on it any more.
+        let instance = unsafe { self.instance_mut() };
+        std::mem::take(&mut instance.memories).into_iter().for_each(|m| allocator.deallocate_memory(m));
+        std::mem::take(&mut instance.tables).into_iter().for_each(|t| allocator.deallocate_table(t));
+        // SAFETY: we own the block, allocated by this allocator with this layout, and drop it once.
         unsafe {
             std::ptr::drop_in_place(self.ptr.as_ptr());
-            std::alloc::dealloc(self.ptr.as_ptr().cast(), layout);
+            allocator.deallocate_instance(self.ptr.cast(), layout);
         }
     }
 }
@@ -151,7 +187,8 @@ impl Instance {
         let module = self.module.clone();
         let info = module.info();
         let o = &info.offsets;
-        // SAFETY (for the writes below): each offset is inside the VMContext block and suitably aligned.
+        // SAFETY: each offset comes from the module's VMOffsets, so every write below is inside the
+        // VMContext block and suitably aligned; the import pointers are live (checked by the linker).
         unsafe {
             self.vmctx_field::<u32>(vmoffsets::VMCTX_MAGIC).write(VMCONTEXT_MAGIC);
             self.vmctx_field::<*const VMBuiltins>(vmoffsets::VMCTX_BUILTINS).write(&BUILTINS);

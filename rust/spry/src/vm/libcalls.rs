@@ -54,7 +54,14 @@ pub unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, mem: u32, dst: u32, 
 ///
 /// # Safety
 /// See [`memory_grow`].
-pub unsafe extern "C" fn memory_copy(vmctx: *mut VMContext, dst_mem: u32, src_mem: u32, dst: u32, src: u32, len: u32) -> u32 {
+pub unsafe extern "C" fn memory_copy(
+    vmctx: *mut VMContext,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: see `memory_grow`.
     let instance = unsafe { Instance::from_vmctx(vmctx) };
     // SAFETY: memory pointers are valid; only raw pointers are used since the two may alias.
@@ -113,7 +120,14 @@ pub unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u32,
 ///
 /// # Safety
 /// See [`memory_grow`].
-pub unsafe extern "C" fn table_copy(vmctx: *mut VMContext, dst_t: u32, src_t: u32, dst: u32, src: u32, len: u32) -> u32 {
+pub unsafe extern "C" fn table_copy(
+    vmctx: *mut VMContext,
+    dst_t: u32,
+    src_t: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: see `memory_grow`.
     let instance = unsafe { Instance::from_vmctx(vmctx) };
     let (d, s) = (instance.table(dst_t), instance.table(src_t));

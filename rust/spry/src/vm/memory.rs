@@ -40,17 +40,16 @@ impl LinearMemory {
         };
         // SAFETY: a fresh private mapping with no access aliases nothing.
         let base = unsafe {
-            mm::mmap_anonymous(std::ptr::null_mut(), reservation, ProtFlags::empty(), MapFlags::PRIVATE | MapFlags::NORESERVE)
+            mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                reservation,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::NORESERVE,
+            )
         }
         .context("failed to reserve address space for a linear memory")?;
-        let mut mem = LinearMemory {
-            base: base.cast(),
-            reservation,
-            pages: 0,
-            maximum,
-            ty: *ty,
-            vmdef: std::ptr::null_mut(),
-        };
+        let mut mem =
+            LinearMemory { base: base.cast(), reservation, pages: 0, maximum, ty: *ty, vmdef: std::ptr::null_mut() };
         if mem.grow(ty.minimum)?.is_none() {
             bail!("failed to allocate the memory's initial {} pages", ty.minimum);
         }
@@ -84,7 +83,8 @@ impl LinearMemory {
             let start = (old * WASM_PAGE_SIZE) as usize;
             let len = (delta * WASM_PAGE_SIZE) as usize;
             // SAFETY: the range lies inside our reservation (new <= maximum fits it).
-            let r = unsafe { mm::mprotect(self.base.add(start).cast(), len, MprotectFlags::READ | MprotectFlags::WRITE) };
+            let r =
+                unsafe { mm::mprotect(self.base.add(start).cast(), len, MprotectFlags::READ | MprotectFlags::WRITE) };
             if r.is_err() {
                 return Ok(None);
             }

@@ -1,5 +1,6 @@
 //! The runtime: VMContext layout, instances, memories, tables, libcalls, traps and signals.
 
+pub mod allocator;
 pub mod builtins;
 pub mod code_memory;
 pub mod code_registry;

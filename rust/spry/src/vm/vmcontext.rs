@@ -152,6 +152,12 @@ mod tests {
     }
 
     #[test]
+    fn host_func_context_layout() {
+        assert_eq!(offset_of!(VMHostFuncContext, host_call), VMHOST_FUNC_CONTEXT_HOST_CALL as usize);
+        assert_eq!(offset_of!(VMHostFuncContext, func_ref), VMHOST_FUNC_CONTEXT_FUNC_REF as usize);
+    }
+
+    #[test]
     fn import_and_definition_layouts() {
         assert_eq!(size_of::<VMFunctionImport>(), VMFUNCTION_IMPORT_SIZE as usize);
         assert_eq!(offset_of!(VMFunctionImport, wasm_call), VMFUNCTION_IMPORT_WASM_CALL as usize);

@@ -1,0 +1,74 @@
+//! Where instances, memories and tables get their memory: the [`InstanceAllocator`] trait, and the
+//! on-demand allocator that maps fresh memory for each.
+//!
+//! Instantiation asks the engine's allocator for an instance block (the `Instance` and its VMContext),
+//! one [`LinearMemory`] per defined memory and one [`Table`] per defined table, and gives each back
+//! when the instance is dropped. A pooling allocator (fixed slots in reservations made once per
+//! engine, reset and reused) implements the same trait.
+
+use super::memory::LinearMemory;
+use super::table::Table;
+use crate::compile::Tunables;
+use crate::types::{MemoryType, TableType};
+use anyhow::Result;
+use std::alloc::Layout;
+use std::ptr::NonNull;
+
+/// Allocates the memory behind instances.
+pub trait InstanceAllocator: Send + Sync {
+    /// A zeroed block for an instance and its VMContext.
+    fn allocate_instance(&self, layout: Layout) -> Result<NonNull<u8>>;
+
+    /// Returns an instance block.
+    ///
+    /// # Safety
+    /// `ptr` came from `allocate_instance(layout)` on this allocator and is no longer used.
+    unsafe fn deallocate_instance(&self, ptr: NonNull<u8>, layout: Layout);
+
+    /// A linear memory of type `ty`, accessible up to its minimum size.
+    fn allocate_memory(&self, ty: &MemoryType, tunables: &Tunables) -> Result<Box<LinearMemory>>;
+
+    /// Returns a linear memory; nothing refers to it any more.
+    fn deallocate_memory(&self, memory: Box<LinearMemory>);
+
+    /// A table of type `ty` with every element null.
+    fn allocate_table(&self, ty: &TableType) -> Result<Box<Table>>;
+
+    /// Returns a table; nothing refers to it any more.
+    fn deallocate_table(&self, table: Box<Table>);
+}
+
+/// Allocates everything on demand: the heap for instance blocks and tables, a fresh reservation
+/// (`mmap`) per memory.
+#[derive(Debug, Default)]
+pub struct OnDemandAllocator;
+
+impl InstanceAllocator for OnDemandAllocator {
+    fn allocate_instance(&self, layout: Layout) -> Result<NonNull<u8>> {
+        assert!(layout.size() > 0, "instance blocks are never empty");
+        // SAFETY: the layout has a nonzero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        NonNull::new(ptr).ok_or_else(|| anyhow::anyhow!("out of memory allocating an instance"))
+    }
+
+    unsafe fn deallocate_instance(&self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: per the contract, `ptr` was allocated by `allocate_instance` with `layout`.
+        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+    }
+
+    fn allocate_memory(&self, ty: &MemoryType, tunables: &Tunables) -> Result<Box<LinearMemory>> {
+        Ok(Box::new(LinearMemory::new(ty, tunables)?))
+    }
+
+    fn deallocate_memory(&self, memory: Box<LinearMemory>) {
+        drop(memory);
+    }
+
+    fn allocate_table(&self, ty: &TableType) -> Result<Box<Table>> {
+        Ok(Box::new(Table::new(ty, 0)?))
+    }
+
+    fn deallocate_table(&self, table: Box<Table>) {
+        drop(table);
+    }
+}
