@@ -1,0 +1,140 @@
+//! Engine benchmarks: compile throughput (MB of Wasm per second), the cost of an empty call from the
+//! host, and of a call from Wasm to a host function. Run with `./build.sh bench` (or
+//! `cargo bench -p spry --bench engine`); figures print one per line.
+
+use spry::{Config, Engine, FuncType, Linker, Module, Store, Val, ValType};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// A synthetic module of `n` functions mixing arithmetic, memory, control flow and calls.
+fn synthetic_module(n: usize) -> Vec<u8> {
+    let mut wat = String::from("(module (memory 1) (table 16 funcref)\n");
+    for i in 0..n {
+        let callee = if i > 0 { i - 1 } else { 0 };
+        wat.push_str(&format!(
+            r#"(func $f{i} (param $a i32) (param $b i32) (result i32) (local $i i32) (local $acc i64)
+                 (block $done (loop $l
+                   (br_if $done (i32.ge_u (local.get $i) (local.get $b)))
+                   (local.set $acc (i64.add (local.get $acc)
+                     (i64.mul (i64.extend_i32_u (i32.load offset={off} (i32.and (local.get $i) (i32.const 1023))))
+                              (i64.const {i}))))
+                   (i32.store offset=8 (i32.and (local.get $a) (i32.const 4095)) (i32.wrap_i64 (local.get $acc)))
+                   (if (i32.eqz (i32.rem_u (local.get $i) (i32.const 7)))
+                     (then (local.set $a (call $f{callee} (local.get $a) (i32.const 0))))
+                     (else (local.set $a (i32.xor (local.get $a) (i32.rotl (local.get $i) (i32.const 3))))))
+                   (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                   (br $l)))
+                 (f64.lt (f64.convert_i32_s (local.get $a)) (f64.sqrt (f64.const {i}.5)))
+                 (select (local.get $a) (i32.wrap_i64 (local.get $acc))))
+"#,
+            off = (i % 64) * 4
+        ));
+    }
+    wat.push_str(")");
+    wat::parse_str(&wat).expect("valid module")
+}
+
+fn time_per_iter(min_time: Duration, mut f: impl FnMut()) -> f64 {
+    // Warm up, then run batches until `min_time` has passed.
+    f();
+    let mut iters = 0u64;
+    let mut batch = 1u64;
+    let start = Instant::now();
+    while start.elapsed() < min_time {
+        for _ in 0..batch {
+            f();
+        }
+        iters += batch;
+        batch = (batch * 2).min(1 << 20);
+    }
+    start.elapsed().as_secs_f64() / iters as f64
+}
+
+fn compile_throughput() {
+    let wasm = synthetic_module(2000);
+    let mb = wasm.len() as f64 / 1e6;
+    for (label, parallel) in [("parallel", true), ("one thread", false)] {
+        let engine = Engine::new(Config::new().parallel_compilation(parallel)).unwrap();
+        let secs = time_per_iter(Duration::from_secs(3), || {
+            black_box(Module::new(&engine, &wasm).unwrap());
+        });
+        println!(
+            "compile ({label}): {:.2} MB/s  ({} bytes, 2000 functions, {:.1} ms per module)",
+            mb / secs,
+            wasm.len(),
+            secs * 1e3
+        );
+    }
+}
+
+fn calls() {
+    let engine = Engine::default();
+    let wasm = wat::parse_str(
+        r#"(module
+             (import "env" "host" (func $host (param i32) (result i32)))
+             (func (export "nop"))
+             (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+             (func (export "call_host") (param $n i32) (result i32) (local $acc i32)
+               (block $done (loop $l
+                 (br_if $done (i32.eqz (local.get $n)))
+                 (local.set $acc (i32.add (local.get $acc) (call $host (local.get $n))))
+                 (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                 (br $l)))
+               (local.get $acc))
+             (func (export "host_once") (param i32) (result i32) (call $host (local.get 0))))"#,
+    )
+    .unwrap();
+    let module = Module::new(&engine, &wasm).unwrap();
+    let mut linker = Linker::new(&engine);
+    // SAFETY: the host function writes an i32 result, as its type says.
+    unsafe {
+        linker
+            .func_new_unchecked("env", "host", FuncType::new([ValType::I32], [ValType::I32]), |_, slots| {
+                slots[0] = (slots[0] as u32).wrapping_add(1) as u64;
+                Ok(())
+            })
+            .unwrap();
+    }
+    let mut store = Store::new(&engine);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let nop = instance.get_func(&mut store, "nop").unwrap();
+    let add = instance.get_func(&mut store, "add").unwrap();
+    let call_host = instance.get_func(&mut store, "call_host").unwrap();
+    let host_once = instance.get_func(&mut store, "host_once").unwrap();
+    let min = Duration::from_secs(2);
+
+    let mut slots = [0u64; 2];
+    // SAFETY: `nop` takes and returns nothing; `add` takes two i32 slots.
+    let t = time_per_iter(min, || unsafe { nop.call_unchecked(&mut store, &mut slots).unwrap() });
+    println!("empty call (raw slots): {:.1} ns", t * 1e9);
+    let t = time_per_iter(min, || nop.call(&mut store, &[], &mut []).unwrap());
+    println!("empty call (Val): {:.1} ns", t * 1e9);
+    let t = time_per_iter(min, || {
+        slots = [1, 2];
+        // SAFETY: as above.
+        unsafe { add.call_unchecked(&mut store, &mut slots).unwrap() };
+    });
+    println!("add(i32, i32) call (raw slots): {:.1} ns", t * 1e9);
+    let mut out = [Val::I32(0)];
+    let t = time_per_iter(min, || add.call(&mut store, &[Val::I32(1), Val::I32(2)], &mut out).unwrap());
+    println!("add(i32, i32) call (Val): {:.1} ns", t * 1e9);
+
+    const N: i32 = 10_000;
+    let t = time_per_iter(min, || call_host.call(&mut store, &[Val::I32(N)], &mut out).unwrap());
+    println!("wasm -> host call (raw host function, in a loop): {:.1} ns", t * 1e9 / N as f64);
+    let t = time_per_iter(min, || {
+        slots = [5, 0];
+        // SAFETY: `host_once` takes an i32 and returns an i32.
+        unsafe { host_once.call_unchecked(&mut store, &mut slots).unwrap() };
+    });
+    println!("host -> wasm -> host round trip (raw): {:.1} ns", t * 1e9);
+}
+
+fn main() {
+    // `cargo test --benches` passes `--bench`-less flags; only run when benchmarking.
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    compile_throughput();
+    calls();
+}
