@@ -30,7 +30,7 @@ fn synthetic_module(n: usize) -> Vec<u8> {
             off = (i % 64) * 4
         ));
     }
-    wat.push_str(")");
+    wat.push(')');
     wat::parse_str(&wat).expect("valid module")
 }
 

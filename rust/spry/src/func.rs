@@ -205,7 +205,7 @@ impl Func {
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let store = store.as_context().0;
         match store.func_data(*self) {
-            Ok(d) => d.ty.clone(),
+            Ok(d) => (*d.ty).clone(),
             Err(_) => FuncType::new([], []),
         }
     }
@@ -224,7 +224,15 @@ impl Func {
         if results.len() != ty.results().len() {
             bail!("expected room for {} results, got {}", ty.results().len(), results.len());
         }
-        let mut slots = vec![0u64; ty.slots().max(1)];
+        // Slots on the stack for the common case: no allocation per call.
+        let mut inline = [0u64; 16];
+        let mut heap = Vec::new();
+        let slots: &mut [u64] = if ty.slots() <= inline.len() {
+            &mut inline[..ty.slots().max(1)]
+        } else {
+            heap.resize(ty.slots(), 0);
+            &mut heap
+        };
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
             if p.ty() != *t {
                 bail!("argument {i} has type {}, expected {t}", p.ty());
@@ -234,7 +242,7 @@ impl Func {
         let func_ref = data.func_ref;
         // SAFETY: the arguments were type-checked; the slots hold max(params, results) values.
         unsafe { invoke(store, func_ref, slots.as_mut_ptr())? };
-        for ((r, t), raw) in results.iter_mut().zip(ty.results()).zip(&slots) {
+        for ((r, t), raw) in results.iter_mut().zip(ty.results()).zip(slots.iter()) {
             *r = Val::from_raw(store, *raw, *t);
         }
         Ok(())

@@ -20,7 +20,8 @@ static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 /// A function known to a store.
 pub(crate) struct FuncData {
     pub func_ref: *const VMFuncRef,
-    pub ty: FuncType,
+    /// Shared so that a call can hold it without borrowing the store.
+    pub ty: Arc<FuncType>,
 }
 
 /// A global known to a store.
@@ -177,10 +178,10 @@ impl StoreInner {
         // SAFETY: per the contract.
         let type_index = unsafe { (*func_ref).type_index };
         let ty = self.engine.type_by_id(type_index);
-        Some(self.push_func(func_ref, ty))
+        Some(self.push_func(func_ref, Arc::new(ty)))
     }
 
-    pub(crate) fn push_func(&mut self, func_ref: *const VMFuncRef, ty: FuncType) -> Func {
+    pub(crate) fn push_func(&mut self, func_ref: *const VMFuncRef, ty: Arc<FuncType>) -> Func {
         let index = self.funcs.len() as u32;
         self.funcs.push(FuncData { func_ref, ty });
         self.func_ids.insert(func_ref as usize, index);
@@ -192,7 +193,7 @@ impl StoreInner {
         let store: *mut StoreInner = self;
         let ctx = HostFuncContext::new(host, store, self.vm_ptr());
         let func_ref = ctx.func_ref();
-        let ty = ctx.host.ty.clone();
+        let ty = Arc::new(ctx.host.ty.clone());
         self.host_funcs.push(ctx);
         self.push_func(func_ref, ty)
     }

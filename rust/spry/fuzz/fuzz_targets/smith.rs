@@ -52,6 +52,11 @@ fn config(u: &mut Unstructured<'_>) -> Result<wasm_smith::Config> {
     // JIT code, so calls are the only way generated code gets run).
     c.export_everything = true;
     c.allow_start_export = true;
+    // Most swarm configurations otherwise yield modules without a single function.
+    if c.max_types > 0 && c.max_funcs > 0 {
+        c.min_types = 1;
+        c.min_funcs = 1;
+    }
     Ok(c)
 }
 
