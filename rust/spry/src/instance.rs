@@ -15,8 +15,8 @@ use anyhow::{anyhow, bail, Result};
 /// An instantiated module. A small handle into its store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Instance {
-    store: u64,
-    index: u32,
+    pub(crate) store: u64,
+    pub(crate) index: u32,
 }
 
 /// Something an instance exports or a module imports.
@@ -181,10 +181,7 @@ impl Instance {
                 Extern::Func(f) => imports.funcs.push(store.func_data(*f)?.func_ref),
                 Extern::Table(t) => imports.tables.push(t.vm(store)?),
                 Extern::Memory(m) => imports.memories.push(m.vm(store)?),
-                Extern::Global(g) => {
-                    store.check(g.store, "global")?;
-                    imports.globals.push(store.globals[g.index as usize].def);
-                }
+                Extern::Global(g) => imports.globals.push(g.data(store)?.def),
             }
         }
         let store_ptr: *mut StoreInner = store;
@@ -206,8 +203,7 @@ impl Instance {
     }
 
     fn vm<'a>(&self, store: &'a StoreInner) -> Result<&'a VmInstance> {
-        store.check(self.store, "instance")?;
-        Ok(store.instances[self.index as usize].instance())
+        Ok(store.item(&store.instances, self.store, self.index, "instance")?.instance())
     }
 
     /// The module this is an instance of.
@@ -256,8 +252,8 @@ impl Instance {
 /// A linear memory. Its bytes never move: a view stays valid across growth (but does not grow).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Memory {
-    store: u64,
-    index: u32,
+    pub(crate) store: u64,
+    pub(crate) index: u32,
 }
 
 impl Memory {
@@ -271,8 +267,7 @@ impl Memory {
     }
 
     fn vm(&self, store: &StoreInner) -> Result<*mut LinearMemory> {
-        store.check(self.store, "memory")?;
-        Ok(store.memories[self.index as usize])
+        store.item(&store.memories, self.store, self.index, "memory").copied()
     }
 
     fn get<'a>(&self, store: &'a StoreInner) -> Option<&'a LinearMemory> {
@@ -322,8 +317,8 @@ impl Memory {
 /// A global variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Global {
-    store: u64,
-    index: u32,
+    pub(crate) store: u64,
+    pub(crate) index: u32,
 }
 
 impl Global {
@@ -338,22 +333,19 @@ impl Global {
         Ok(Global { store: store.id, index })
     }
 
+    fn data<'a>(&self, store: &'a StoreInner) -> Result<&'a crate::store::GlobalData> {
+        store.item(&store.globals, self.store, self.index, "global")
+    }
+
     /// The global's type.
     pub fn ty(&self, store: impl AsContext) -> GlobalType {
-        let store = store.as_context().0;
-        match store.check(self.store, "global") {
-            Ok(()) => store.globals[self.index as usize].ty,
-            Err(_) => GlobalType::new(ValType::I32, false),
-        }
+        self.data(store.as_context().0).map_or(GlobalType::new(ValType::I32, false), |g| g.ty)
     }
 
     /// The global's value.
     pub fn get(&self, mut store: impl AsContextMut) -> Val {
         let store = store.as_context_mut().0;
-        if store.check(self.store, "global").is_err() {
-            return Val::I32(0);
-        }
-        let g = &store.globals[self.index as usize];
+        let Ok(g) = self.data(store) else { return Val::I32(0) };
         let (ty, def) = (g.ty.content, g.def);
         // SAFETY: globals live as long as their store.
         let raw = unsafe { (*def).get_u64() };
@@ -363,8 +355,7 @@ impl Global {
     /// Sets the global's value (it must be mutable and of the right type).
     pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<()> {
         let store = store.as_context_mut().0;
-        store.check(self.store, "global")?;
-        let g = &store.globals[self.index as usize];
+        let g = self.data(store)?;
         if !g.ty.mutable {
             bail!("global is immutable");
         }
@@ -382,8 +373,8 @@ impl Global {
 /// A table of references.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Table {
-    store: u64,
-    index: u32,
+    pub(crate) store: u64,
+    pub(crate) index: u32,
 }
 
 impl Table {
@@ -399,8 +390,7 @@ impl Table {
     }
 
     fn vm(&self, store: &StoreInner) -> Result<*mut VmTable> {
-        store.check(self.store, "table")?;
-        Ok(store.tables[self.index as usize])
+        store.item(&store.tables, self.store, self.index, "table").copied()
     }
 
     /// The table's type, with its current size as the minimum.

@@ -31,3 +31,21 @@ pub use values::{ExternRef, Val};
 
 /// The Wasm page size, in bytes.
 pub const WASM_PAGE_SIZE: u64 = 65536;
+
+/// Raw parts of the store-bound handles, for the C surface: `(store id, index)`. A forged pair is
+/// rejected with an error when used, never trusted.
+macro_rules! raw_parts {
+    ($($t:ty),*) => {$(
+        impl $t {
+            #[doc(hidden)]
+            pub fn into_raw_parts(self) -> (u64, u32) {
+                (self.store, self.index)
+            }
+            #[doc(hidden)]
+            pub fn from_raw_parts(store: u64, index: u32) -> Self {
+                Self { store, index }
+            }
+        }
+    )*};
+}
+raw_parts!(Func, Memory, Global, Table, Instance, ExternRef);

@@ -159,9 +159,15 @@ impl StoreInner {
         Ok(())
     }
 
+    /// Item `index` of one of the store's tables of handles, checking that the handle belongs to this
+    /// store and is in range (a forged handle from the C surface is an error, not a crash).
+    pub(crate) fn item<'a, T>(&self, items: &'a [T], store: u64, index: u32, what: &str) -> Result<&'a T> {
+        self.check(store, what)?;
+        items.get(index as usize).ok_or_else(|| anyhow::anyhow!("invalid {what} handle"))
+    }
+
     pub(crate) fn func_data(&self, f: Func) -> Result<&FuncData> {
-        self.check(f.store, "function")?;
-        Ok(&self.funcs[f.index as usize])
+        self.item(&self.funcs, f.store, f.index, "function")
     }
 
     /// The handle of the function behind `func_ref` (registering it on first sight).

@@ -3,14 +3,14 @@
 use crate::func::Func;
 use crate::store::{AsContext, AsContextMut, StoreInner};
 use crate::types::ValType;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use std::any::Any;
 
 /// A reference to a host value, usable as a Wasm `externref`. It lives as long as its store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ExternRef {
-    store: u64,
-    index: u32,
+    pub(crate) store: u64,
+    pub(crate) index: u32,
 }
 
 impl ExternRef {
@@ -31,9 +31,7 @@ impl ExternRef {
     }
 
     pub(crate) fn to_raw(self, store: &StoreInner) -> Result<u64> {
-        if store.id != self.store {
-            bail!("externref used with a store other than its own");
-        }
+        store.item(&store.externs, self.store, self.index, "externref")?;
         Ok(self.index as u64 + 1)
     }
 
