@@ -4,6 +4,28 @@
 //! host ISA; [`Module::new`] validates and compiles a module (`compile/`); a [`Linker`] resolves its
 //! imports and instantiates it in a [`Store`] (`vm/` holds the runtime: VMContext, memories, tables,
 //! traps); [`Func::call`] enters Wasm through a per-signature trampoline.
+//!
+//! ```
+//! use spry::{Engine, Linker, Module, Store, Val};
+//!
+//! let engine = Engine::default();
+//! // A module that adds two numbers (binary Wasm; `wat::parse_str` makes it from text).
+//! let wasm = [
+//!     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+//!     0x01, 0x07, 0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f, // type 0: (i32, i32) -> i32
+//!     0x03, 0x02, 0x01, 0x00, // func 0 has type 0
+//!     0x07, 0x07, 0x01, 0x03, b'a', b'd', b'd', 0x00, 0x00, // export "add" = func 0
+//!     0x0a, 0x09, 0x01, 0x07, 0x00, 0x20, 0x00, 0x20, 0x01, 0x6a, 0x0b, // local.get 0, local.get 1, i32.add
+//! ];
+//! let module = Module::new(&engine, wasm)?;
+//! let mut store = Store::new(&engine);
+//! let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+//! let add = instance.get_func(&mut store, "add").unwrap();
+//! let mut result = [Val::I32(0)];
+//! add.call(&mut store, &[Val::I32(40), Val::I32(2)], &mut result)?;
+//! assert_eq!(result[0], Val::I32(42));
+//! # Ok::<(), anyhow::Error>(())
+//! ```
 #![deny(missing_docs)]
 
 mod compile;
