@@ -142,6 +142,9 @@ impl Engine {
         flags.set("enable_verifier", if config.verifier { "true" } else { "false" })?;
         flags.set("preserve_frame_pointers", "true")?;
         flags.set("unwind_info", "false")?;
+        // Wasm multi-value may return more values than fit in registers; Cranelift then returns the
+        // rest through a hidden pointer (found by the fuzzer: 9 i32 results did not compile).
+        flags.set("enable_multi_ret_implicit_sret", "true")?;
         let isa = cranelift_native::builder()
             .map_err(|e| anyhow!("host CPU not supported: {e}"))?
             .finish(settings::Flags::new(flags))?;

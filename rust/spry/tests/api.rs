@@ -271,3 +271,53 @@ fn memory_grow_keeps_views_in_place() {
     assert_eq!(out[0], Val::I32(-1));
     assert!(mem.grow(&mut store, 1).is_err());
 }
+
+/// Regression (fuzz): functions with more results than fit in registers, called from the host, from
+/// Wasm, and implemented by the host.
+#[test]
+fn many_results() {
+    let engine = Engine::default();
+    let results9 = "(result i32 i32 i32 i32 i32 i32 i32 i32 i32)";
+    let wasm = wat::parse_str(format!(
+        r#"(module
+             (import "env" "nine" (func $nine (param i32) {results9}))
+             (func $own (export "own") (param i32) {results9}
+               (local.get 0) (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4)
+               (i32.const 5) (i32.const 6) (i32.const 7) (i32.const 8))
+             (func (export "sum_own") (result i32)
+               (call $own (i32.const 100))
+               i32.add i32.add i32.add i32.add i32.add i32.add i32.add i32.add)
+             (func (export "sum_host") (result i32)
+               (call $nine (i32.const 10))
+               i32.add i32.add i32.add i32.add i32.add i32.add i32.add i32.add)
+             (func (export "f64s") (result f64 f64 f64 f64 f64 f64 f64 f64 f64 f64)
+               (f64.const 0) (f64.const 1) (f64.const 2) (f64.const 3) (f64.const 4)
+               (f64.const 5) (f64.const 6) (f64.const 7) (f64.const 8) (f64.const 9)))"#
+    ))
+    .unwrap();
+    let module = Module::new(&engine, &wasm).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_new("env", "nine", FuncType::new([ValType::I32], [ValType::I32; 9]), |_, args, out| {
+            let base = args[0].i32().unwrap();
+            for (i, r) in out.iter_mut().enumerate() {
+                *r = Val::I32(base + i as i32);
+            }
+            Ok(())
+        })
+        .unwrap();
+    let mut store = Store::new(&engine);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let own = instance.get_func(&mut store, "own").unwrap();
+    let mut out = [Val::I32(0); 9];
+    own.call(&mut store, &[Val::I32(100)], &mut out).unwrap();
+    assert_eq!(out.map(|v| v.i32().unwrap()), [100, 1, 2, 3, 4, 5, 6, 7, 8]);
+    let mut one = [Val::I32(0)];
+    instance.get_func(&mut store, "sum_own").unwrap().call(&mut store, &[], &mut one).unwrap();
+    assert_eq!(one[0], Val::I32(136));
+    instance.get_func(&mut store, "sum_host").unwrap().call(&mut store, &[], &mut one).unwrap();
+    assert_eq!(one[0], Val::I32(9 * 10 + 36));
+    let mut floats = [Val::F64(0); 10];
+    instance.get_func(&mut store, "f64s").unwrap().call(&mut store, &[], &mut floats).unwrap();
+    assert_eq!(floats.map(|v| v.f64().unwrap()), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+}
