@@ -130,6 +130,22 @@ fn calls() {
     println!("host -> wasm -> host round trip (raw): {:.1} ns", t * 1e9);
 }
 
+fn instantiation() {
+    let engine = Engine::default();
+    let wasm = wat::parse_str(
+        r#"(module (memory 1) (data (i32.const 0) "hello") (global (mut i32) (i32.const 1))
+             (func (export "f") (result i32) (i32.load (i32.const 0))))"#,
+    )
+    .unwrap();
+    let module = Module::new(&engine, &wasm).unwrap();
+    let linker = Linker::new(&engine);
+    let t = time_per_iter(Duration::from_secs(2), || {
+        let mut store = Store::new(&engine);
+        black_box(linker.instantiate(&mut store, &module).unwrap());
+    });
+    println!("new store + instantiate + drop (on-demand, 1 page + data segment): {:.2} us", t * 1e6);
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; under `cargo test` (no flag) there is nothing to check.
     if !std::env::args().any(|a| a == "--bench") {
@@ -137,4 +153,5 @@ fn main() {
     }
     compile_throughput();
     calls();
+    instantiation();
 }
