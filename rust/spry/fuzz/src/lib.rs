@@ -2,8 +2,8 @@
 //! that interrupts runaway Wasm, and a driver that calls every exported function with zero values.
 
 use spry::{
-    Config, Engine, Extern, ExternType, Func, FuncType, Global, GlobalType, ImportType, Instance, InterruptHandle, Linker, Memory, Module,
-    Store, Table, Trap, TrapCode, Val,
+    Config, Engine, Extern, ExternType, Func, FuncType, Global, GlobalType, ImportType, Instance, InterruptHandle,
+    Linker, Memory, Module, Store, Table, Trap, TrapCode, Val,
 };
 use std::collections::HashSet;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -19,8 +19,33 @@ pub const WASM_TIME_BUDGET: Duration = Duration::from_millis(100);
 /// A new engine per input keeps inputs independent: the engine's type registry and its trampoline
 /// code grow with every new signature and are only freed with the engine.
 pub fn new_engine() -> Engine {
+    new_engine_with(EngineKnobs::default())
+}
+
+/// Engine settings that change the generated code, chosen per input by the `smith` target.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineKnobs {
+    /// `Config::guard_pages`: off, every memory access is bounds-checked explicitly.
+    pub guard_pages: bool,
+    /// `Config::cranelift_optimize`.
+    pub optimize: bool,
+}
+
+impl Default for EngineKnobs {
+    fn default() -> Self {
+        EngineKnobs { guard_pages: true, optimize: true }
+    }
+}
+
+/// [`new_engine`] with the given knobs.
+pub fn new_engine_with(knobs: EngineKnobs) -> Engine {
     let mut config = Config::new();
-    config.parallel_compilation(false).interruptible(true).max_wasm_stack(512 * 1024);
+    config
+        .parallel_compilation(false)
+        .interruptible(true)
+        .max_wasm_stack(512 * 1024)
+        .guard_pages(knobs.guard_pages)
+        .cranelift_optimize(knobs.optimize);
     Engine::new(&config).expect("engine for the host")
 }
 
@@ -245,11 +270,10 @@ pub fn dump_wasm(wasm: &[u8]) {
 /// module that fails to compile with one of these errors is skipped instead of failing the input, but
 /// only when `SPRY_FUZZ_IGNORE_KNOWN` is set (to keep fuzzing for other bugs until the engine is
 /// fixed). Remove an entry once its bug is fixed; see `fuzz/README.md` and `fuzz/regressions/`.
-pub const KNOWN_ISSUES: &[(&str, &str)] = &[
-    // A function type with more than 8 integer-class or 8 float results: Cranelift's
-    // `enable_multi_ret_implicit_sret` is off (regressions/multi-ret-*.wasm).
-    ("multi-ret", "Too many return values to fit in registers"),
-];
+///
+/// None at the moment. (The first entry, `("multi-ret", "Too many return values to fit in
+/// registers")`, was removed when that bug was fixed: see regressions/multi-ret-*.wasm.)
+pub const KNOWN_ISSUES: &[(&str, &str)] = &[];
 
 /// Whether `err` is one of [`KNOWN_ISSUES`] and `SPRY_FUZZ_IGNORE_KNOWN` is set.
 pub fn ignored_known_issue(err: &anyhow::Error) -> bool {
