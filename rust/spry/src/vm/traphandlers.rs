@@ -93,6 +93,9 @@ thread_local! {
 }
 
 impl CallThreadState {
+    // Inlined so the activation is built in place: it is ~600 bytes and a move would copy it on
+    // every call into Wasm.
+    #[inline(always)]
     fn new(prev: *const CallThreadState) -> CallThreadState {
         CallThreadState {
             jmp_buf: Cell::new(ptr::null_mut()),
@@ -167,7 +170,7 @@ impl CallThreadState {
 
     /// Turns what was recorded into the result of [`catch_traps`]. `returned` is whether the body
     /// returned normally rather than by a trap.
-    fn into_result(self, returned: bool) -> Result<(), UnwindReason> {
+    fn result(&self, returned: bool) -> Result<(), UnwindReason> {
         let pending = self.pending.take();
         if returned {
             return match pending {
@@ -234,7 +237,7 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         // SAFETY: as above.
         unsafe { *limit = 0 };
     }
-    state.into_result(returned)
+    state.result(returned)
 }
 
 /// The body that `spry_setjmp` runs: takes the closure out of `payload` and calls it.
