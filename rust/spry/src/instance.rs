@@ -76,6 +76,19 @@ impl Extern {
             Extern::Memory(m) => ExternType::Memory(m.ty(&s)),
         }
     }
+
+    /// Checks that the handle names a live item of `store`: an error for a forged handle or one of
+    /// another store (for the C surface, whose handles arrive as raw parts).
+    #[doc(hidden)]
+    pub fn check(&self, store: impl AsContext) -> Result<()> {
+        let store = store.as_context().0;
+        match self {
+            Extern::Func(f) => store.func_data(*f).map(drop),
+            Extern::Global(g) => g.data(store).map(drop),
+            Extern::Table(t) => t.vm(store).map(drop),
+            Extern::Memory(m) => m.vm(store).map(drop),
+        }
+    }
 }
 
 impl From<Func> for Extern {

@@ -121,6 +121,13 @@ impl Store {
     pub fn interrupt_handle(&self) -> InterruptHandle {
         InterruptHandle { vm: self.inner.vm.clone() }
     }
+
+    /// The store's unique id: the first of the raw parts of its handles (for the C surface, which
+    /// rebuilds handles from raw parts).
+    #[doc(hidden)]
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
 }
 
 /// Interrupts Wasm code running in a store: the code traps with [`crate::TrapCode::Interrupt`] at its

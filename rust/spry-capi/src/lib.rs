@@ -1,0 +1,74 @@
+//! The C surface of Spry: `extern "C"` functions over the [`spry`] engine, built as a static library
+//! for Go (cgo) and described by `include/spry.h`, which cbindgen generates from these files (one file
+//! per object, so the header groups by object; regenerate it with `./build.sh header`).
+//!
+//! # Conventions
+//!
+//! - Functions are `spry_<object>_<verb>`. Objects made by `_new` are opaque pointers released by
+//!   `_delete`; every `_delete` accepts NULL.
+//! - Fallible functions return a `spry_error_t*`: NULL on success, else a new error the caller owns
+//!   and releases with `spry_error_delete`. Results go through `out_*` parameters, written only on
+//!   success. Functions that run Wasm also take `spry_trap_t** out_trap`, set to NULL or to a new trap
+//!   the caller owns; the error result stays NULL when the only problem is a trap.
+//! - No Rust panic crosses the boundary: every entry point runs its body in `error::guard` (or one of
+//!   its variants), which turns a panic into an "internal error: ..." error or a neutral result.
+//! - No pointer passed in is kept after the call returns. A `(pointer, length)` pair with a NULL
+//!   pointer and length 0 is empty; NULL with a nonzero length is an error. Strings are UTF-8 and
+//!   not NUL-terminated; invalid UTF-8 is an error.
+//! - Store items (`spry_func_t`, `spry_memory_t`, ...) are `(store id, index)` value structs, checked
+//!   by the engine on every use: a forged or foreign handle is an error, never a crash.
+//!
+//! # Why the store is reached through raw pointers
+//!
+//! A host function may call back into the store it runs in (a nested `spry_func_call`, memory
+//! access) through the `spry_store_t*` the embedder holds, while the engine, further up the same
+//! thread's stack, is in the middle of a call on that store. The engine itself works this way (its
+//! host functions reach the store through a raw pointer while a call holds it), so the C surface
+//! never keeps a Rust reference to a `spry_store_t` across a call into Wasm and touches only the
+//! fields it needs, through raw-pointer projections (see `store.rs`).
+#![allow(non_camel_case_types)]
+#![deny(missing_docs)]
+
+mod args;
+mod caller;
+mod config;
+mod engine;
+mod error;
+mod externref;
+mod func;
+mod global;
+mod instance;
+mod interrupt;
+mod linker;
+mod memory;
+mod module;
+mod store;
+mod table;
+mod trap;
+mod types;
+mod val;
+
+pub use caller::*;
+pub use config::*;
+pub use engine::*;
+pub use error::*;
+pub use externref::*;
+pub use func::*;
+pub use global::*;
+pub use instance::*;
+pub use interrupt::*;
+pub use linker::*;
+pub use memory::*;
+pub use module::*;
+pub use store::*;
+pub use table::*;
+pub use trap::*;
+pub use types::*;
+pub use val::*;
+
+/// The version of Spry, as a static NUL-terminated string (for example "0.1.0"). Never NULL; the
+/// caller must not free it.
+#[no_mangle]
+pub extern "C" fn spry_version() -> *const std::ffi::c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
