@@ -1,0 +1,3 @@
+module github.com/spry-wasm/spry
+
+go 1.24

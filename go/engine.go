@@ -1,0 +1,104 @@
+//go:build cgo
+
+package spry
+
+/*
+#include "spry.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// Engine compiles modules and holds what the stores of its modules share. An Engine is safe for
+// concurrent use; close it when no longer needed (modules and stores made from it keep what they
+// need of it alive).
+type Engine struct {
+	life    sharedLife
+	ptr     *C.spry_engine_t
+	cfg     Config
+	cleanup runtime.Cleanup
+
+	flushOnce sync.Once
+	flush     *Module // an empty module, to clear a stale interrupt request (see interrupt.go)
+	flushErr  error
+}
+
+// NewEngine returns an engine with the given configuration (nil for the defaults).
+func NewEngine(cfg *Config) (*Engine, error) {
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.MaxWasmStack < 0 {
+		return nil, fmt.Errorf("spry: negative MaxWasmStack %d", c.MaxWasmStack)
+	}
+	cc := C.spry_config_new()
+	if cc == nil {
+		return nil, fmt.Errorf("spry: cannot create a configuration")
+	}
+	defer C.spry_config_delete(cc)
+	if c.MaxWasmStack > 0 {
+		C.spry_config_max_wasm_stack(cc, C.size_t(c.MaxWasmStack))
+	}
+	if c.DisableGuardPages {
+		C.spry_config_guard_pages(cc, false)
+	}
+	if c.DisableParallelCompilation {
+		C.spry_config_parallel_compilation(cc, false)
+	}
+	if c.DisableInterrupts {
+		C.spry_config_interruptible(cc, false)
+	}
+	var ptr *C.spry_engine_t
+	if err := takeError(C.spry_engine_new(cc, &ptr)); err != nil {
+		return nil, err
+	}
+	e := &Engine{ptr: ptr, cfg: c}
+	e.cleanup = runtime.AddCleanup(e, func(p *C.spry_engine_t) {
+		reportLeak("Engine")
+		C.spry_engine_delete(p)
+	}, ptr)
+	return e, nil
+}
+
+// Config returns the engine's configuration.
+func (e *Engine) Config() Config {
+	if e == nil {
+		return Config{}
+	}
+	return e.cfg
+}
+
+// acquire returns the native engine for one use, to be followed by release; it fails after Close.
+func (e *Engine) acquire() (*C.spry_engine_t, error) {
+	maybeGC()
+	if e == nil || !e.life.acquire() {
+		return nil, fmt.Errorf("%w: engine", ErrClosed)
+	}
+	return e.ptr, nil
+}
+
+func (e *Engine) release() {
+	if e.life.release() {
+		e.free()
+	}
+}
+
+func (e *Engine) free() {
+	e.cleanup.Stop()
+	C.spry_engine_delete(e.ptr)
+	e.ptr = nil
+}
+
+// Close releases the engine. Modules and stores made from it stay usable; new ones cannot be
+// made. Close is idempotent and always returns nil.
+func (e *Engine) Close() error {
+	if e != nil && e.life.close() {
+		e.free()
+	}
+	return nil
+}

@@ -1,0 +1,229 @@
+//go:build cgo
+
+package spry
+
+/*
+#include "spry.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// Linker resolves the imports of modules by (module, name) and instantiates them. Host functions
+// defined in a Linker are usable in every store of its engine; items of a store (Define,
+// DefineInstance) only in that store.
+//
+// A Linker is safe for concurrent use: instantiations run in parallel (in different stores), and a
+// definition waits for the instantiations in progress. A start function must not define into the
+// Linker that is instantiating its module.
+type Linker struct {
+	life    sharedLife
+	mu      sync.RWMutex // definitions exclusive, instantiations shared (the C linker is not thread-safe for definitions)
+	ptr     *C.spry_linker_t
+	engine  *Engine
+	cleanup runtime.Cleanup
+}
+
+// NewLinker returns an empty linker for modules and stores of engine.
+func NewLinker(engine *Engine) (*Linker, error) {
+	e, err := engine.acquire()
+	if err != nil {
+		return nil, err
+	}
+	ptr := C.spry_linker_new(e)
+	engine.release()
+	if ptr == nil {
+		return nil, errors.New("spry: cannot create a linker")
+	}
+	l := &Linker{ptr: ptr, engine: engine}
+	l.cleanup = runtime.AddCleanup(l, func(p *C.spry_linker_t) {
+		reportLeak("Linker")
+		C.spry_linker_delete(p)
+	}, ptr)
+	return l, nil
+}
+
+// acquire returns the native linker for one use, to be followed by release; it fails after Close.
+func (l *Linker) acquire() (*C.spry_linker_t, error) {
+	maybeGC()
+	if l == nil || !l.life.acquire() {
+		return nil, fmt.Errorf("%w: linker", ErrClosed)
+	}
+	return l.ptr, nil
+}
+
+func (l *Linker) release() {
+	if l.life.release() {
+		l.free()
+	}
+}
+
+func (l *Linker) free() {
+	l.cleanup.Stop()
+	C.spry_linker_delete(l.ptr)
+	l.ptr = nil
+}
+
+// Close releases the linker. Instances made with it are unaffected; host functions defined in it
+// are released once no store uses them. Close is idempotent and always returns nil.
+func (l *Linker) Close() error {
+	if l != nil && l.life.close() {
+		l.free()
+	}
+	return nil
+}
+
+// Engine returns the linker's engine.
+func (l *Linker) Engine() *Engine {
+	if l == nil {
+		return nil
+	}
+	return l.engine
+}
+
+// AllowShadowing sets whether a definition may replace an earlier one of the same (module, name);
+// by default redefining is an error.
+func (l *Linker) AllowShadowing(allow bool) error {
+	p, err := l.acquire()
+	if err != nil {
+		return err
+	}
+	defer l.release()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	C.spry_linker_allow_shadowing(p, C.bool(allow))
+	return nil
+}
+
+// DefineFunc defines module.name as the Go function fn, checked once, here, by reflection.
+//
+// fn's parameters and results are int32 or uint32 (Wasm i32), int64 or uint64 (i64), float32
+// (f32) and float64 (f64), or types defined over them. It may take a first *Caller parameter (the
+// caller's memory and functions, the store's data, the call's context) and return a last error
+// result: a non-nil error stops the calling Wasm code with a *Trap that wraps it. A panic in fn
+// unwinds the Wasm frames and is raised again, with its value, by the Go call that entered Wasm.
+// fn must not call runtime.Goexit (t.Fatal, t.FailNow, t.Skip in a test), which cannot unwind the
+// native frames above it: the program then panics with an explanation. In tests, report with
+// t.Error and return an error.
+//
+// Shapes whose parameters and results share one type (func(int32, int32) int32,
+// func(*Caller, int64) (int64, error)...) are called without reflection and without allocation;
+// other shapes are called through reflect. DefineRawFunc is the fastest form for any shape.
+func (l *Linker) DefineFunc(module, name string, fn any) error {
+	hf, err := newHostFunc(fn)
+	if err != nil {
+		return fmt.Errorf("%w (defining %s.%s)", err, module, name)
+	}
+	return l.defineHost(module, name, hf)
+}
+
+// DefineRawFunc defines module.name as a host function of type ft over raw slots (see RawFunc).
+// The types are numbers only.
+func (l *Linker) DefineRawFunc(module, name string, ft FuncType, fn RawFunc) error {
+	hf, err := newRawHostFunc(ft, fn)
+	if err != nil {
+		return fmt.Errorf("%w (defining %s.%s)", err, module, name)
+	}
+	return l.defineHost(module, name, hf)
+}
+
+func (l *Linker) defineHost(module, name string, hf *hostFunc) error {
+	p, err := l.acquire()
+	if err != nil {
+		return err
+	}
+	defer l.release()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	env := hostFuncs.add(hf)
+	mp, mn := cString(module)
+	np, nn := cString(name)
+	pp, pn := cKinds(hf.ty.Params)
+	rp, rn := cKinds(hf.ty.Results)
+	err = takeError(C.spry_linker_define_func(p, mp, mn, np, nn, pp, pn, rp, rn, hostCallback, C.size_t(env), hostFinalizer))
+	runtime.KeepAlive(module)
+	runtime.KeepAlive(name)
+	return err // on failure, the C surface already called the finalizer, which released env
+}
+
+// Define defines module.name as an item of a store (a function, memory, global or table). Modules
+// instantiated with it must be instantiated in that store.
+func (l *Linker) Define(module, name string, item Extern) error {
+	if item == nil {
+		return fmt.Errorf("%w: nil item", ErrType)
+	}
+	r := item.item()
+	if _, err := r.store.ptr(); err != nil {
+		return err
+	}
+	p, err := l.acquire()
+	if err != nil {
+		return err
+	}
+	defer l.release()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	mp, mn := cString(module)
+	np, nn := cString(name)
+	ext := C.spry_extern_t{kind: C.spry_externkind_t(r.kind), store_id: C.uint64_t(r.storeID), index: C.uint32_t(r.index)}
+	err = takeError(C.spry_linker_define(p, mp, mn, np, nn, ext))
+	runtime.KeepAlive(module)
+	runtime.KeepAlive(name)
+	return err
+}
+
+// DefineInstance defines every export of inst under the module name module. Modules instantiated
+// with them must be instantiated in inst's store.
+func (l *Linker) DefineInstance(module string, inst *Instance) error {
+	if inst == nil {
+		return errors.New("spry: nil *Instance")
+	}
+	sp, err := inst.store.ptr()
+	if err != nil {
+		return err
+	}
+	p, err := l.acquire()
+	if err != nil {
+		return err
+	}
+	defer l.release()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	mp, mn := cString(module)
+	err = takeError(C.spry_linker_define_instance(p, sp, mp, mn, inst.h))
+	runtime.KeepAlive(inst.store)
+	runtime.KeepAlive(module)
+	return err
+}
+
+// Instantiate instantiates module in store s, resolving its imports by name in the linker, and
+// runs its start function (whose trap is returned as a *Trap; ctx interrupts it as it does calls).
+// An import the linker does not define, or defines with another type, is an error.
+func (l *Linker) Instantiate(ctx context.Context, s *Store, module *Module) (*Instance, error) {
+	if s == nil {
+		return nil, errStoreClosed
+	}
+	p, err := l.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer l.release()
+	m, err := module.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer module.release()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	h, err := s.instantiateLinked(ctx, p, m)
+	if err != nil {
+		return nil, err
+	}
+	return &Instance{store: s, h: h}, nil
+}

@@ -1,0 +1,162 @@
+//go:build cgo
+
+package spry
+
+/*
+#include "spry.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// Module is a compiled WebAssembly module, ready to be instantiated in any store of its engine.
+// A Module is safe for concurrent use.
+type Module struct {
+	life    sharedLife
+	ptr     *C.spry_module_t
+	engine  *Engine
+	cleanup runtime.Cleanup
+
+	name    string
+	imports []ImportType
+	exports []ExportType
+}
+
+// Compile validates and compiles a module from its binary encoding.
+func Compile(engine *Engine, wasm []byte) (*Module, error) {
+	return compile(engine, wasm, "Module")
+}
+
+// compile is Compile; kind names the module in leak reports ("" for internal modules, which are
+// released by their cleanup on purpose).
+func compile(engine *Engine, wasm []byte, kind string) (*Module, error) {
+	e, err := engine.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer engine.release()
+	p, n := cBytes(wasm)
+	var ptr *C.spry_module_t
+	err = takeError(C.spry_module_new(e, p, n, &ptr))
+	runtime.KeepAlive(wasm)
+	if err != nil {
+		return nil, err
+	}
+	m := &Module{ptr: ptr, engine: engine}
+	m.describe()
+	m.cleanup = runtime.AddCleanup(m, func(p *C.spry_module_t) {
+		if kind != "" {
+			reportLeak(kind)
+		}
+		C.spry_module_delete(p)
+	}, ptr)
+	return m, nil
+}
+
+// Validate checks that wasm is a valid module for the engine, without compiling it.
+func Validate(engine *Engine, wasm []byte) error {
+	e, err := engine.acquire()
+	if err != nil {
+		return err
+	}
+	defer engine.release()
+	p, n := cBytes(wasm)
+	err = takeError(C.spry_module_validate(e, p, n))
+	runtime.KeepAlive(wasm)
+	return err
+}
+
+// describe copies the module's name, imports and exports into Go (once, at compile time).
+func (m *Module) describe() {
+	var p *C.char
+	var n C.size_t
+	if C.spry_module_name(m.ptr, &p, &n) {
+		m.name = goString(p, n)
+	}
+	var it C.spry_importtype_t
+	for i := C.size_t(0); i < C.spry_module_imports_len(m.ptr); i++ {
+		if !C.spry_module_import(m.ptr, i, &it) {
+			break
+		}
+		m.imports = append(m.imports, ImportType{
+			Module: goString(it.module, it.module_len),
+			Name:   goString(it.name, it.name_len),
+			Type:   goExternType(&it._type),
+		})
+	}
+	var et C.spry_exporttype_t
+	for i := C.size_t(0); i < C.spry_module_exports_len(m.ptr); i++ {
+		if !C.spry_module_export(m.ptr, i, &et) {
+			break
+		}
+		m.exports = append(m.exports, ExportType{
+			Name: goString(et.name, et.name_len),
+			Type: goExternType(&et._type),
+		})
+	}
+}
+
+// Name returns the module's name from its name section, or "" when it has none.
+func (m *Module) Name() string {
+	if m == nil {
+		return ""
+	}
+	return m.name
+}
+
+// Imports returns the module's imports, in order.
+func (m *Module) Imports() []ImportType {
+	if m == nil {
+		return nil
+	}
+	return append([]ImportType(nil), m.imports...)
+}
+
+// Exports returns the module's exports, in order.
+func (m *Module) Exports() []ExportType {
+	if m == nil {
+		return nil
+	}
+	return append([]ExportType(nil), m.exports...)
+}
+
+// Engine returns the engine the module was compiled by.
+func (m *Module) Engine() *Engine {
+	if m == nil {
+		return nil
+	}
+	return m.engine
+}
+
+// acquire returns the native module for one use, to be followed by release; it fails after Close.
+func (m *Module) acquire() (*C.spry_module_t, error) {
+	maybeGC()
+	if m == nil || !m.life.acquire() {
+		return nil, fmt.Errorf("%w: module", ErrClosed)
+	}
+	return m.ptr, nil
+}
+
+func (m *Module) release() {
+	if m.life.release() {
+		m.free()
+	}
+}
+
+func (m *Module) free() {
+	m.cleanup.Stop()
+	C.spry_module_delete(m.ptr)
+	m.ptr = nil
+}
+
+// Close releases the compiled module. Instances made from it stay usable. Close is idempotent and
+// always returns nil.
+func (m *Module) Close() error {
+	if m != nil && m.life.close() {
+		m.free()
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package spry_test
+
+const raceEnabled = true

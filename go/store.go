@@ -1,0 +1,158 @@
+//go:build cgo
+
+package spry
+
+/*
+#include "spry.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"weak"
+)
+
+// Store holds instances and everything made for them (memories, tables, globals, host functions)
+// plus the host's own data: the unit of isolation and of cleanup. Stores are cheap; a service may
+// use one per request.
+//
+// A Store, and everything taken from it (Instance, Func, Memory, Global, Table), is used by one
+// goroutine at a time; a call that finds another goroutine running code in the store returns
+// ErrConcurrentStoreUse. Close releases everything the store holds; items taken from it then fail
+// with ErrClosed.
+type Store struct {
+	state   atomic.Int32 // stateIdle, stateBusy (a call runs), stateClosed
+	native  *storeNative
+	handle  uint64 // in the stores table: how host callbacks find the store
+	engine  *Engine
+	cleanup runtime.Cleanup
+	data    any
+
+	// The state of the running call, touched only by the goroutine that runs it.
+	ctx        context.Context
+	panicValue any       // the recovered panic of a host function, re-raised by the call that gets its trap
+	panicking  bool      // panicValue is set (it may be nil-like)
+	hostErr    error     // the error of a host function, wrapped by the trap it became
+	callers    []*Caller // reused by nested host calls, by depth
+	depth      int
+
+	// Go wrappers of the store's items, by their index in the store, made once.
+	funcs    []*Func
+	memories []*Memory
+	globals  []*Global
+	tables   []*Table
+	hostRefs []*HostRef // externref data d names hostRefs[d-1]
+
+	flush    C.spry_func_t // see interrupt.go
+	hasFlush bool
+	spareArm *interruptArm
+}
+
+const (
+	stateIdle int32 = iota
+	stateBusy
+	stateClosed
+)
+
+var errStoreClosed = fmt.Errorf("%w: store", ErrClosed)
+
+// storeNative holds the native objects of a store; the cleanup owns it when Close was not called.
+type storeNative struct {
+	ptr       *C.spry_store_t
+	interrupt atomic.Pointer[interruptHandle] // made on first use (interrupt.go)
+	handle    uint64
+}
+
+func (n *storeNative) free() {
+	stores.remove(n.handle)
+	if ih := n.interrupt.Load(); ih != nil {
+		C.spry_interrupt_handle_delete(ih.p)
+	}
+	C.spry_store_delete(n.ptr)
+}
+
+// storeRef is a store's entry in the stores table. It does not keep the store reachable, so that a
+// store nobody uses is released by its cleanup.
+type storeRef struct {
+	w weak.Pointer[Store]
+}
+
+// stores maps the handles that cross to C (see enter.go) to stores.
+var stores handleTable[storeRef]
+
+// NewStore returns an empty store for modules of engine.
+func NewStore(engine *Engine) (*Store, error) {
+	e, err := engine.acquire()
+	if err != nil {
+		return nil, err
+	}
+	ptr := C.spry_store_new(e)
+	engine.release()
+	if ptr == nil {
+		return nil, errors.New("spry: cannot create a store")
+	}
+	s := &Store{engine: engine}
+	s.native = &storeNative{ptr: ptr}
+	s.handle = stores.add(&storeRef{w: weak.Make(s)})
+	s.native.handle = s.handle
+	s.cleanup = runtime.AddCleanup(s, func(n *storeNative) {
+		reportLeak("Store")
+		n.free()
+	}, s.native)
+	return s, nil
+}
+
+// Engine returns the engine the store was made for.
+func (s *Store) Engine() *Engine {
+	if s == nil {
+		return nil
+	}
+	return s.engine
+}
+
+// SetData attaches a value of the host's to the store (replacing any earlier one); host functions
+// read it with Caller.Data.
+func (s *Store) SetData(v any) {
+	if s != nil {
+		s.data = v
+	}
+}
+
+// Data returns the value attached with SetData, or nil.
+func (s *Store) Data() any {
+	if s == nil {
+		return nil
+	}
+	return s.data
+}
+
+// Close releases the store and everything in it. It fails if a call is running in the store (from
+// a host function, or another goroutine); a second Close returns nil.
+func (s *Store) Close() error {
+	if s == nil || s.native == nil {
+		return nil
+	}
+	if !s.state.CompareAndSwap(stateIdle, stateClosed) {
+		if s.state.Load() == stateClosed {
+			return nil
+		}
+		return fmt.Errorf("%w: Close while a call is running in the store", ErrConcurrentStoreUse)
+	}
+	s.cleanup.Stop()
+	s.native.free()
+	s.hostRefs = nil
+	return nil
+}
+
+// ptr returns the native store; it fails after Close.
+func (s *Store) ptr() (*C.spry_store_t, error) {
+	maybeGC()
+	if s == nil || s.native == nil || s.state.Load() == stateClosed {
+		return nil, errStoreClosed
+	}
+	return s.native.ptr, nil
+}
