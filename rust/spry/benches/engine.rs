@@ -1,5 +1,6 @@
 //! Engine benchmarks: compile throughput (MB of Wasm per second), the cost of an empty call from the
-//! host, and of a call from Wasm to a host function. Run with `./build.sh bench` (or
+//! host, and of a call from Wasm to a host function, and instantiation (with a copy-on-write memory
+//! image of 1 MiB of data segments, and with the segments copied). Run with `./build.sh bench` (or
 //! `cargo bench -p spry --bench engine`); figures print one per line.
 
 use spry::{Config, Engine, FuncType, Linker, Module, Store, Val, ValType};
@@ -144,6 +145,33 @@ fn instantiation() {
         black_box(linker.instantiate(&mut store, &module).unwrap());
     });
     println!("new store + instantiate + drop (on-demand, 1 page + data segment): {:.2} us", t * 1e6);
+    let engine = Engine::new(Config::new().memory_images(false)).unwrap();
+    let module = Module::new(&engine, &wasm).unwrap();
+    let linker = Linker::new(&engine);
+    let t = time_per_iter(Duration::from_secs(2), || {
+        let mut store = Store::new(&engine);
+        black_box(linker.instantiate(&mut store, &module).unwrap());
+    });
+    println!("new store + instantiate + drop (on-demand, 1 page + data segment, copied): {:.2} us", t * 1e6);
+
+    // 1 MiB of data segments (16 segments of 64 KiB) in a 32-page memory, with and without images.
+    let mut wat = String::from("(module (memory 32)\n");
+    for i in 0..16 {
+        let bytes: String = (0..65536).map(|j| format!("\\{:02x}", (i * 31 + j * 7) as u8)).collect();
+        wat.push_str(&format!("(data (i32.const {}) \"{bytes}\")\n", (i + 1) * 65536));
+    }
+    wat.push_str("(func (export \"f\") (result i32) (i32.load (i32.const 65536))))");
+    let wasm = wat::parse_str(&wat).unwrap();
+    for (label, images) in [("memory image", true), ("copied segments", false)] {
+        let engine = Engine::new(Config::new().memory_images(images)).unwrap();
+        let module = Module::new(&engine, &wasm).unwrap();
+        let linker = Linker::new(&engine);
+        let t = time_per_iter(Duration::from_secs(2), || {
+            let mut store = Store::new(&engine);
+            black_box(linker.instantiate(&mut store, &module).unwrap());
+        });
+        println!("new store + instantiate + drop (on-demand, 32 pages + 1 MiB of data, {label}): {:.2} us", t * 1e6);
+    }
 }
 
 fn main() {

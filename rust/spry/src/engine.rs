@@ -24,6 +24,7 @@ pub struct Config {
     pub(crate) interruptible: bool,
     pub(crate) opt_level: &'static str,
     pub(crate) verifier: bool,
+    pub(crate) memory_images: bool,
 }
 
 impl Default for Config {
@@ -36,6 +37,7 @@ impl Default for Config {
             interruptible: true,
             opt_level: "speed",
             verifier: cfg!(debug_assertions),
+            memory_images: true,
         }
     }
 }
@@ -70,6 +72,15 @@ impl Config {
     /// that [`crate::Store::interrupt_handle`] can stop it (default on).
     pub fn interruptible(&mut self, on: bool) -> &mut Self {
         self.interruptible = on;
+        self
+    }
+
+    /// Whether a module whose active data segments all have constant offsets into its own (defined)
+    /// memory, within its minimum size, gets a copy-on-write memory image at compile time (default on):
+    /// instantiation then maps the image over the memory instead of copying the segments. Off, or
+    /// for a module that does not qualify, the segments are copied; the semantics are the same.
+    pub fn memory_images(&mut self, on: bool) -> &mut Self {
+        self.memory_images = on;
         self
     }
 
@@ -152,6 +163,7 @@ impl Engine {
             guard_pages: config.guard_pages,
             guard_size: if config.guard_pages { config.guard_size } else { 0 },
             interruptible: config.interruptible,
+            memory_images: config.memory_images,
             frontend_config: isa.frontend_config(),
         };
         Ok(Engine {

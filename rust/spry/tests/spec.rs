@@ -208,6 +208,13 @@ fn spec_wasm_v2_explicit_bounds_checks() {
     run_suite("wasm-v2 (explicit bounds checks)", Config::new().guard_pages(false)).assert_passed();
 }
 
+/// The same suite without copy-on-write memory images: every data segment is copied at instantiation
+/// (the default test above covers memory images on).
+#[test]
+fn spec_wasm_v2_no_memory_images() {
+    run_suite("wasm-v2 (no memory images)", Config::new().memory_images(false)).assert_passed();
+}
+
 /// The runner reports wrong results, missing traps and wrongly accepted modules (see `spec/selfcheck.rs`).
 #[test]
 fn runner_self_check() {

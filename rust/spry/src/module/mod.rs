@@ -8,6 +8,7 @@ use crate::types::{ExportType, ExternType, ImportType};
 use crate::vm::code_memory::CodeMemory;
 use crate::vm::code_registry::{self, CodeInfo, CodeRegistration, FunctionRange, TrapSite};
 use crate::vm::libcalls;
+use crate::vm::memory_image::MemoryImage;
 use crate::vm::vmcontext::VMArrayCallFn;
 use anyhow::{anyhow, Result};
 use info::{EntityIndex, ModuleInfo};
@@ -25,6 +26,8 @@ struct ModuleInner {
     functions: Vec<(u32, u32)>,
     type_ids: Box<[u32]>,
     trampolines: Vec<Arc<Trampolines>>,
+    /// The copy-on-write image of the active data segments, with the memory it is for.
+    memory_image: Option<(u32, MemoryImage)>,
     // Dropped before `code`: unregisters the range before it is unmapped.
     _registration: CodeRegistration,
     code: CodeMemory,
@@ -66,6 +69,7 @@ impl Module {
         let registration = code_registry::register(code.base(), code.len(), Arc::new(code_info));
         let type_ids = info.types.iter().map(|t| engine.type_id(t)).collect();
         let trampolines = engine.trampolines(&info.types)?;
+        let memory_image = if e.tunables.memory_images { MemoryImage::new(&info)? } else { None };
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -73,6 +77,7 @@ impl Module {
                 info,
                 type_ids,
                 trampolines,
+                memory_image,
                 _registration: registration,
                 code,
             }),
@@ -141,6 +146,11 @@ impl Module {
     /// Engine-wide type index of each module type index.
     pub(crate) fn type_ids(&self) -> &[u32] {
         &self.inner.type_ids
+    }
+
+    /// The module's memory image and the (defined) memory it is for, if it has one.
+    pub(crate) fn memory_image(&self) -> Option<(u32, &MemoryImage)> {
+        self.inner.memory_image.as_ref().map(|(m, i)| (*m, i))
     }
 
     /// The entry trampoline for module type `ty`.

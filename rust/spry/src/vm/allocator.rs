@@ -7,6 +7,7 @@
 //! engine, reset and reused) implements the same trait.
 
 use super::memory::LinearMemory;
+use super::memory_image::MemoryImage;
 use super::table::Table;
 use crate::compile::Tunables;
 use crate::types::{MemoryType, TableType};
@@ -31,6 +32,13 @@ pub trait InstanceAllocator: Send + Sync {
     /// Returns a linear memory; nothing refers to it any more.
     fn deallocate_memory(&self, memory: Box<LinearMemory>);
 
+    /// Makes `memory` (just allocated, accessible up to its minimum size) start with `image`'s bytes,
+    /// mapped copy-on-write. An allocator that reuses memories may skip the mapping when the memory
+    /// already holds this image, reset.
+    fn map_memory_image(&self, memory: &mut LinearMemory, image: &MemoryImage) -> Result<()> {
+        memory.map_image(image)
+    }
+
     /// A table of type `ty` with every element null.
     fn allocate_table(&self, ty: &TableType) -> Result<Box<Table>>;
 
@@ -39,7 +47,7 @@ pub trait InstanceAllocator: Send + Sync {
 }
 
 /// Allocates everything on demand: the heap for instance blocks and tables, a fresh reservation
-/// (`mmap`) per memory.
+/// (`mmap`) per memory, with the module's memory image mapped over it when it has one.
 #[derive(Debug, Default)]
 pub struct OnDemandAllocator;
 

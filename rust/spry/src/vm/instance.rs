@@ -40,6 +40,8 @@ pub struct Instance {
     imported_tables: Vec<*mut Table>,
     dropped_elements: Vec<bool>,
     dropped_data: Vec<bool>,
+    /// The memory the module's image was mapped over (its active data segments are already there).
+    image_memory: Option<u32>,
     vmctx: VMContext,
 }
 
@@ -85,6 +87,15 @@ impl InstanceHandle {
                 }
             }
         }
+        // The memory image, if any, replaces the active data segments: map it now.
+        let image_memory = module.memory_image().map(|(m, _)| m);
+        if let Some((m, image)) = module.memory_image() {
+            let memory = &mut memories[(m - info.num_imported_memories) as usize];
+            if let Err(e) = allocator.map_memory_image(memory, image) {
+                give_back(memories, tables);
+                return Err(e);
+            }
+        }
         for ty in &info.tables[info.num_imported_tables as usize..] {
             match allocator.allocate_table(ty) {
                 Ok(t) => tables.push(t),
@@ -111,6 +122,7 @@ impl InstanceHandle {
             imported_tables: imports.tables.clone(),
             dropped_elements: vec![false; info.elements.len()],
             dropped_data: vec![false; info.data.len()],
+            image_memory,
             vmctx: VMContext { _marker: [] },
         };
         // SAFETY: `ptr` is a fresh allocation with room and alignment for an `Instance`.
@@ -365,7 +377,9 @@ impl Instance {
     }
 
     /// Applies active element and data segments in order, dropping them (and declared element
-    /// segments) as the spec's instantiation does. Stops at the first out-of-bounds segment.
+    /// segments) as the spec's instantiation does. Stops at the first out-of-bounds segment. Data
+    /// segments in the module's memory image (mapped by [`InstanceHandle::new`]) are only dropped; if
+    /// an element segment traps, the image's pages are reset to zeros, as no data segment was written.
     pub fn initialize(&mut self) -> Result<(), TrapCode> {
         let module = self.module.clone();
         let info = module.info();
@@ -373,7 +387,17 @@ impl Instance {
             match &seg.mode {
                 ElementMode::Active { table, offset } => {
                     let dst = self.eval_const(offset) as u32;
-                    self.table_init(*table, i as u32, dst, 0, seg.items.len() as u32)?;
+                    if let Err(trap) = self.table_init(*table, i as u32, dst, 0, seg.items.len() as u32) {
+                        // The data segments were never written: functions already stored in an
+                        // imported table must see the memory without the image.
+                        if let (Some(m), Some((_, image))) = (self.image_memory, module.memory_image()) {
+                            // SAFETY: memory pointers are valid while the instance lives; no other
+                            // reference is live.
+                            let memory = unsafe { &mut *self.memory(m) };
+                            memory.unmap_image(image).map_err(|_| trap)?;
+                        }
+                        return Err(trap);
+                    }
                     self.drop_element(i as u32);
                 }
                 ElementMode::Declared => self.drop_element(i as u32),
@@ -382,6 +406,11 @@ impl Instance {
         }
         for (i, seg) in info.data.iter().enumerate() {
             if let DataMode::Active { memory, offset } = &seg.mode {
+                if self.image_memory == Some(*memory) {
+                    // Already in the memory image: only drop it.
+                    self.drop_data(i as u32);
+                    continue;
+                }
                 let dst = self.eval_const(offset) as u32;
                 self.memory_init(*memory, i as u32, dst, 0, seg.bytes.len() as u32)?;
                 self.drop_data(i as u32);

@@ -3,6 +3,7 @@
 //! With guard pages the reservation is 4 GiB plus the guard region, so compiled code needs no bounds
 //! checks for most accesses; without, it is the memory's maximum size and code checks every access.
 
+use super::memory_image::MemoryImage;
 use super::vmcontext::VMMemoryDefinition;
 use crate::compile::Tunables;
 use crate::types::MemoryType;
@@ -124,6 +125,48 @@ impl LinearMemory {
     pub fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `data`, and `&mut self` makes the view unique on the host side.
         unsafe { std::slice::from_raw_parts_mut(self.base, self.byte_size()) }
+    }
+}
+
+impl LinearMemory {
+    /// Maps `image` copy-on-write (`MAP_PRIVATE`) over its range of the memory, which must be
+    /// accessible (within the current size). Writes then go to private copies of the pages; the
+    /// reservation's `munmap` on drop removes the mapping with the rest.
+    pub fn map_image(&mut self, image: &MemoryImage) -> Result<()> {
+        let end = image.offset().checked_add(image.size());
+        anyhow::ensure!(end.is_some_and(|e| e <= self.byte_size()), "memory image beyond the memory's size");
+        // SAFETY: the range lies inside the accessible part of our reservation (checked above), and
+        // `MAP_FIXED` replaces only those pages; no host reference into them is live (`&mut self`).
+        unsafe {
+            mm::mmap(
+                self.base.add(image.offset()).cast(),
+                image.size(),
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::FIXED,
+                image.file(),
+                0,
+            )
+        }
+        .context("failed to map a memory image")?;
+        Ok(())
+    }
+
+    /// Replaces `image`'s range (mapped by [`LinearMemory::map_image`]) with fresh zero pages, as if
+    /// the image had never been mapped.
+    pub fn unmap_image(&mut self, image: &MemoryImage) -> Result<()> {
+        let end = image.offset().checked_add(image.size());
+        anyhow::ensure!(end.is_some_and(|e| e <= self.byte_size()), "memory image beyond the memory's size");
+        // SAFETY: as in `map_image`: the range is inside the accessible part of our reservation.
+        unsafe {
+            mm::mmap_anonymous(
+                self.base.add(image.offset()).cast(),
+                image.size(),
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+            )
+        }
+        .context("failed to reset a memory image's pages")?;
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@ pub mod code_registry;
 pub mod instance;
 pub mod libcalls;
 pub mod memory;
+pub mod memory_image;
 pub mod signals;
 pub mod table;
 pub mod traphandlers;
