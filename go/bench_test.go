@@ -215,3 +215,27 @@ func BenchmarkInstantiate(b *testing.B) {
 		s.Close()
 	}
 }
+
+func BenchmarkInstantiatePre(b *testing.B) {
+	engine := must(spry.NewEngine(nil))(b)
+	defer engine.Close()
+	module := must(spry.Compile(engine, benchModule()))(b)
+	linker := must(spry.NewLinker(engine))(b)
+	if err := linker.DefineFunc("env", "host", func(x int32) int32 { return x }); err != nil {
+		b.Fatal(err)
+	}
+	pre := must(linker.InstantiatePre(module))(b)
+	defer pre.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := spry.NewStore(engine)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pre.Instantiate(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+}

@@ -94,6 +94,14 @@ static go_inst_out go_linker_instantiate(uintptr_t h, const spry_linker_t* l, sp
 	return out;
 }
 
+static go_inst_out go_instance_pre_instantiate(uintptr_t h, const spry_instance_pre_t* p, spry_store_t* s) {
+	go_inst_out out = {0};
+	GO_ENTER(h);
+	out.err = spry_instance_pre_instantiate(p, s, &out.inst, &out.trap);
+	GO_LEAVE();
+	return out;
+}
+
 static go_inst_out go_instance_new(uintptr_t h, spry_store_t* s, const spry_module_t* m, const spry_extern_t* imports, size_t n) {
 	go_inst_out out = {0};
 	GO_ENTER(h);
@@ -284,6 +292,16 @@ func (s *Store) instantiateLinked(ctx context.Context, l *C.spry_linker_t, m *C.
 		return C.spry_instance_t{}, err
 	}
 	out := C.go_linker_instantiate(C.uintptr_t(s.handle), l, s.native.ptr, m)
+	return out.inst, s.end(&c, out.err, out.trap)
+}
+
+// instantiatePre instantiates the module of p in s with p's resolved imports.
+func (s *Store) instantiatePre(ctx context.Context, p *C.spry_instance_pre_t) (C.spry_instance_t, error) {
+	var c callState
+	if err := s.begin(ctx, &c); err != nil {
+		return C.spry_instance_t{}, err
+	}
+	out := C.go_instance_pre_instantiate(C.uintptr_t(s.handle), p, s.native.ptr)
 	return out.inst, s.end(&c, out.err, out.trap)
 }
 

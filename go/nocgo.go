@@ -99,6 +99,20 @@ func (l *Linker) Instantiate(ctx context.Context, s *Store, module *Module) (*In
 	return nil, ErrCgoRequired
 }
 
+// InstantiatePre returns ErrCgoRequired without cgo.
+func (l *Linker) InstantiatePre(module *Module) (*InstancePre, error) { return nil, ErrCgoRequired }
+
+// InstancePre is a module with resolved imports. Without cgo, none can be made.
+type InstancePre struct{}
+
+// Close does nothing without cgo.
+func (p *InstancePre) Close() error { return nil }
+
+// Instantiate returns ErrCgoRequired without cgo.
+func (p *InstancePre) Instantiate(ctx context.Context, s *Store) (*Instance, error) {
+	return nil, ErrCgoRequired
+}
+
 // Instance is an instantiated module. Without cgo, none can be made.
 type Instance struct{}
 

@@ -80,6 +80,10 @@ struct spry_engine;
 // failed). Made by Spry, owned by the caller, released with `spry_error_delete`.
 struct spry_error;
 
+// A module with its imports resolved and type-checked, ready to be instantiated in any store of its
+// engine. It may be used from several threads at once. Owned by the caller.
+struct spry_instance_pre;
+
 // Interrupts Wasm code running in one store. Safe to use from any thread, and to keep after the
 // store is deleted (it then does nothing useful). Owned by the caller.
 struct spry_interrupt_handle;
@@ -277,11 +281,14 @@ struct spry_instance {
 // Shorthand for `struct spry_instance`.
 typedef struct spry_instance spry_instance_t;
 
-// Shorthand for `struct spry_interrupt_handle`.
-typedef struct spry_interrupt_handle spry_interrupt_handle_t;
-
 // Shorthand for `struct spry_linker`.
 typedef struct spry_linker spry_linker_t;
+
+// Shorthand for `struct spry_instance_pre`.
+typedef struct spry_instance_pre spry_instance_pre_t;
+
+// Shorthand for `struct spry_interrupt_handle`.
+typedef struct spry_interrupt_handle spry_interrupt_handle_t;
 
 // A linear memory of a store: exported by an instance, or made by `spry_memory_new`. A plain value,
 // valid as long as its store; using it with another store, or a forged one, is an error.
@@ -702,6 +709,57 @@ bool spry_instance_export_nth(spry_store_t *store,
                               size_t *out_name_len,
                               spry_extern_t *out);
 
+// Resolves `module`'s imports by name in `linker` and type-checks them, once, for instantiating the
+// module many times with `spry_instance_pre_instantiate`. Every import must be a host function
+// defined with `spry_linker_define_func`: store items (`spry_linker_define`,
+// `spry_linker_define_instance`) belong to one store and are an error here.
+//
+// Returns NULL on success and writes a new instance pre, owned by the caller (release it with
+// `spry_instance_pre_delete`), to `*out`. Returns an error otherwise, and `*out` is not written: an
+// import that is not defined ("unknown import: `env::f` has not been defined"), one of the wrong type
+// ("incompatible import type"), one defined as a store item ("InstancePre requires imports defined
+// as host functions"), a linker and module of different engines, or NULL `linker`, `module` or
+// `out`.
+//
+// The linker is only read, and may be deleted afterwards: the instance pre keeps the host functions
+// it uses.
+//
+// # Safety
+//
+// `linker` and `module` are NULL or live; `out` is NULL or valid for a write.
+spry_error_t *spry_linker_instantiate_pre(const spry_linker_t *linker,
+                                          const spry_module_t *module,
+                                          spry_instance_pre_t **out);
+
+// Releases `pre`. NULL is ignored. Instances made from it are unaffected.
+//
+// # Safety
+//
+// `pre` is NULL or an instance pre from `spry_linker_instantiate_pre`, not yet deleted and not in
+// use by another thread.
+void spry_instance_pre_delete(spry_instance_pre_t *pre);
+
+// Instantiates the module of `pre` in `store`, without resolving or checking its imports again:
+// applies its data and element segments and runs its start function.
+//
+// Outcomes:
+// - Success: returns NULL, sets `*out_trap` to NULL and writes the instance to `*out`.
+// - Trap (in a segment's initialization or the start function): returns NULL and sets `*out_trap`
+//   to a new trap owned by the caller; `*out` is not written.
+// - Error: returns an error and sets `*out_trap` to NULL: `pre` and `store` of different engines,
+//   or NULL `pre`, `store` or `out`.
+//
+// If `out_trap` is NULL, a trap is returned as an error instead. `pre` is only read: several
+// threads may instantiate from it at once (in different stores).
+//
+// # Safety
+//
+// `pre` and `store` are NULL or live; `out` and `out_trap` are NULL or valid for a write.
+spry_error_t *spry_instance_pre_instantiate(const spry_instance_pre_t *pre,
+                                            spry_store_t *store,
+                                            spry_instance_t *out,
+                                            spry_trap_t **out_trap);
+
 // A new interrupt handle for `store`, owned by the caller (release it with
 // `spry_interrupt_handle_delete`). Returns NULL if `store` is NULL.
 //
@@ -757,8 +815,8 @@ void spry_linker_allow_shadowing(spry_linker_t *linker, bool allow);
 // `spry_host_callback_t`). The function can be instantiated in any store of the linker's engine.
 //
 // `env` is owned by the function from this call on: `finalizer` (may be NULL) is called with it
-// exactly once, when the linker and every store that instantiated the function are deleted, or
-// before this function returns if it fails. Returns NULL on success, or an error: NULL `linker` or
+// exactly once, when the linker, every instance pre made with it and every store that instantiated
+// the function are deleted, or before this function returns if it fails. Returns NULL on success, or an error: NULL `linker` or
 // `cb`, a name that is not valid UTF-8 (or NULL with a nonzero length), an invalid kind, NULL kinds
 // with a nonzero count, or a name already defined (unless shadowing is allowed).
 //

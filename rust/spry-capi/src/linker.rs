@@ -16,7 +16,7 @@ use std::ffi::c_char;
 /// Definitions of imports by `(module, name)`. Once defined, it may be used to instantiate from
 /// several threads at once (defining is not thread-safe). Owned by the caller.
 pub struct spry_linker {
-    linker: Linker,
+    pub(crate) linker: Linker,
 }
 
 /// Shorthand for `struct spry_linker`.
@@ -71,8 +71,8 @@ pub unsafe extern "C" fn spry_linker_allow_shadowing(linker: *mut spry_linker_t,
 /// `spry_host_callback_t`). The function can be instantiated in any store of the linker's engine.
 ///
 /// `env` is owned by the function from this call on: `finalizer` (may be NULL) is called with it
-/// exactly once, when the linker and every store that instantiated the function are deleted, or
-/// before this function returns if it fails. Returns NULL on success, or an error: NULL `linker` or
+/// exactly once, when the linker, every instance pre made with it and every store that instantiated
+/// the function are deleted, or before this function returns if it fails. Returns NULL on success, or an error: NULL `linker` or
 /// `cb`, a name that is not valid UTF-8 (or NULL with a nonzero length), an invalid kind, NULL kinds
 /// with a nonzero count, or a name already defined (unless shadowing is allowed).
 ///

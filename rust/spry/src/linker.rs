@@ -2,11 +2,12 @@
 //! store) and from items of a store (other instances' exports, host memories, tables, globals).
 
 use crate::engine::Engine;
-use crate::func::{Caller, HostFunc};
+use crate::func::{Caller, Func, HostFunc};
 use crate::instance::{check_import, Extern, Instance};
+use crate::instance_pre::InstancePre;
 use crate::module::Module;
 use crate::store::{AsContextMut, StoreInner};
-use crate::types::FuncType;
+use crate::types::{ExternType, FuncType};
 use crate::values::Val;
 use anyhow::{anyhow, bail, Result};
 use std::collections::HashMap;
@@ -99,16 +100,44 @@ impl Linker {
     fn resolve(&self, store: &mut StoreInner, module: &str, name: &str) -> Option<Extern> {
         match self.defs.get(&(module.to_string(), name.to_string()))? {
             Definition::Extern(e) => Some(*e),
-            Definition::HostFunc(h) => {
-                let key = Arc::as_ptr(h) as usize;
-                if let Some(f) = store.linker_funcs.get(&key) {
-                    return Some(Extern::Func(*f));
-                }
-                let f = store.push_host_func(h.clone());
-                store.linker_funcs.insert(key, f);
-                Some(Extern::Func(f))
-            }
+            Definition::HostFunc(h) => Some(Extern::Func(host_func_in(store, h))),
         }
+    }
+
+    /// Resolves and type-checks `module`'s imports once, for instantiating it many times, in any
+    /// store of the engine, with [`InstancePre::instantiate`].
+    ///
+    /// Every import must be defined as a host function ([`Linker::func_new`],
+    /// [`Linker::func_new_unchecked`]): store items ([`Linker::define`], [`Linker::instance`]) belong
+    /// to one store, while an `InstancePre` serves every store, so they are an error here (use
+    /// [`Linker::instantiate`] for them).
+    ///
+    /// Errors: an import not defined ("unknown import"), one of the wrong type ("incompatible import
+    /// type"), one defined as a store item, a module of another engine.
+    pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre> {
+        if !self.engine.same(module.engine()) {
+            bail!("linker and module belong to different engines");
+        }
+        let mut funcs = Vec::with_capacity(module.info().imports.len());
+        for import in module.imports() {
+            let (m, n) = (&import.module, &import.name);
+            let def = self
+                .defs
+                .get(&(m.clone(), n.clone()))
+                .ok_or_else(|| anyhow!("unknown import: `{m}::{n}` has not been defined"))?;
+            let host = match def {
+                Definition::HostFunc(h) => h,
+                Definition::Extern(_) => {
+                    bail!("InstancePre requires imports defined as host functions; `{m}::{n}` is a store item")
+                }
+            };
+            let actual = ExternType::Func(host.ty.clone());
+            if actual != import.ty {
+                bail!("incompatible import type: expected {:?}, found {actual:?} (import `{m}::{n}`)", import.ty);
+            }
+            funcs.push(host.clone());
+        }
+        Ok(InstancePre::new(&self.engine, module, funcs.into()))
     }
 
     /// Resolves `module`'s imports and instantiates it in `store`.
@@ -131,4 +160,16 @@ impl Linker {
         }
         Instance::instantiate(store, module, &items)
     }
+}
+
+/// The function of `store` that calls `host`: created on first use, then cached by `Arc` address
+/// (the store keeps the `Arc`, so the address is not reused while the entry exists).
+pub(crate) fn host_func_in(store: &mut StoreInner, host: &Arc<HostFunc>) -> Func {
+    let key = Arc::as_ptr(host) as usize;
+    if let Some(f) = store.linker_funcs.get(&key) {
+        return *f;
+    }
+    let f = store.push_host_func(host.clone());
+    store.linker_funcs.insert(key, f);
+    f
 }

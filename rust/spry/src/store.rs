@@ -4,6 +4,7 @@
 
 use crate::engine::Engine;
 use crate::func::{Caller, Func, HostFunc, HostFuncContext};
+use crate::instance_pre::PreImports;
 use crate::types::{FuncType, GlobalType};
 use crate::vm::instance::InstanceHandle;
 use crate::vm::memory::LinearMemory;
@@ -53,6 +54,9 @@ pub struct StoreInner {
     host_funcs: Vec<Box<HostFuncContext>>,
     /// Host functions of linkers already instantiated in this store, by `Arc` address.
     pub(crate) linker_funcs: HashMap<usize, Func>,
+    /// Imports of `InstancePre`s already instantiated in this store, by the address of their import
+    /// block (kept alive here, so the address is not reused while the entry exists).
+    pub(crate) pre_imports: HashMap<usize, PreImports>,
     pub(crate) externs: Vec<Box<dyn Any + Send + Sync>>,
     data: Option<Box<dyn Any + Send>>,
 }
@@ -91,6 +95,7 @@ impl Store {
                 host_globals: Vec::new(),
                 host_funcs: Vec::new(),
                 linker_funcs: HashMap::new(),
+                pre_imports: HashMap::new(),
                 externs: Vec::new(),
                 data: None,
             }),

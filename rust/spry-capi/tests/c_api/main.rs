@@ -5,5 +5,6 @@
 mod calls;
 mod handles;
 mod helpers;
+mod instance_pre;
 mod items;
 mod modules;
