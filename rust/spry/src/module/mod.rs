@@ -1,8 +1,10 @@
 //! [`Module`]: a validated, compiled WebAssembly module, ready to be instantiated any number of times.
 
+mod cache;
 pub mod info;
+pub mod serialize;
 
-use crate::compile;
+use crate::compile::{self, CompiledCode};
 use crate::engine::{Engine, Trampolines};
 use crate::types::{ExportType, ExternType, ImportType};
 use crate::vm::code_memory::CodeMemory;
@@ -10,8 +12,10 @@ use crate::vm::code_registry::{self, CodeInfo, CodeRegistration, FunctionRange, 
 use crate::vm::libcalls;
 use crate::vm::memory_image::MemoryImage;
 use crate::vm::vmcontext::VMArrayCallFn;
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context as _, Result};
+use cranelift_codegen::ir::LibCall;
 use info::{EntityIndex, ModuleInfo};
+use std::path::Path;
 use std::sync::Arc;
 
 /// A compiled WebAssembly module. Cheap to clone; shareable across threads.
@@ -28,6 +32,10 @@ struct ModuleInner {
     trampolines: Vec<Arc<Trampolines>>,
     /// The copy-on-write image of the active data segments, with the memory it is for.
     memory_image: Option<(u32, MemoryImage)>,
+    /// Trap sites and function ranges of `code` (also registered in the code registry).
+    code_info: Arc<CodeInfo>,
+    /// The absolute relocations applied to `code` when it was mapped, for [`Module::serialize`].
+    absolute: Box<[(u32, LibCall)]>,
     // Dropped before `code`: unregisters the range before it is unmapped.
     _registration: CodeRegistration,
     code: CodeMemory,
@@ -44,9 +52,93 @@ impl Module {
     ///
     /// An invalid or malformed module is an error naming the problem and its byte offset.
     pub fn new(engine: &Engine, wasm: impl AsRef<[u8]>) -> Result<Module> {
+        let wasm = wasm.as_ref();
+        match &engine.inner.config.cache_dir {
+            Some(dir) => cache::load_or_compile(engine, dir, wasm),
+            None => Module::compile(engine, wasm),
+        }
+    }
+
+    /// Validates and compiles `wasm`, bypassing the compile cache.
+    fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let e = &engine.inner;
-        let (info, compiled) =
-            compile::compile_module(&*e.isa, &e.tunables, e.config.parallel_compilation, wasm.as_ref())?;
+        let (info, compiled) = compile::compile_module(&*e.isa, &e.tunables, e.config.parallel_compilation, wasm)?;
+        Module::from_compiled(engine, info, compiled)
+    }
+
+    /// Writes the module's compiled form: an artifact that [`Module::deserialize`] loads without
+    /// compiling, in an engine with the same settings that shape code, on a CPU with the same features
+    /// (see `module/serialize.rs` for the format).
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        let inner = &*self.inner;
+        let compiled = CompiledCode {
+            code: inner.code.bytes().to_vec(),
+            functions: inner.functions.clone(),
+            traps: inner.code_info.traps.iter().map(|t| (t.offset, t.code)).collect(),
+            absolute: inner.absolute.to_vec(),
+        };
+        Ok(serialize::serialize(&inner.engine, &inner.info, &compiled))
+    }
+
+    /// Loads a module from an artifact of [`Module::serialize`], in time proportional to its code and
+    /// data size (nothing is compiled; the memory image is rebuilt from the data segments).
+    ///
+    /// An artifact that is truncated, corrupt (checked with a 64-bit checksum) or was written by
+    /// another Spry version, for other engine settings that shape code or for another CPU is an error.
+    ///
+    /// # Safety
+    ///
+    /// The artifact's machine code runs as is: `bytes` must come from [`Module::serialize`] of a
+    /// trusted Spry. The checks above catch accidents, not malice: a crafted artifact with a valid
+    /// checksum can run arbitrary code.
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let (info, compiled) = serialize::deserialize(engine, bytes.as_ref())?;
+        Module::from_compiled(engine, info, compiled)
+    }
+
+    /// [`Module::deserialize`] of the contents of the file at `path`, which is mapped, not read.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Module::deserialize`]; in addition the file must not be modified while it loads.
+    pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let file = std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
+        let len = file.metadata().with_context(|| format!("failed to stat {}", path.display()))?.len();
+        let len = usize::try_from(len).context("compiled module file too large")?;
+        if len == 0 {
+            // An empty mapping is invalid; `deserialize` reports the empty input.
+            // SAFETY: forwarded from the caller.
+            return unsafe { Module::deserialize(engine, []) };
+        }
+        // SAFETY: a fresh private read-only mapping of a file we opened; the caller guarantees that
+        // the file is not modified while mapped. It is unmapped below, before returning.
+        let ptr = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                rustix::mm::ProtFlags::READ,
+                rustix::mm::MapFlags::PRIVATE,
+                &file,
+                0,
+            )
+        }
+        .with_context(|| format!("failed to map {}", path.display()))?;
+        // SAFETY: the mapping is `len` readable bytes, alive until the `munmap` below.
+        let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+        // SAFETY: forwarded from the caller.
+        let module = unsafe { Module::deserialize(engine, bytes) };
+        // SAFETY: our own mapping; `bytes` is not used after this (everything was copied out).
+        unsafe {
+            let _ = rustix::mm::munmap(ptr, len);
+        }
+        module.with_context(|| format!("failed to load the compiled module {}", path.display()))
+    }
+
+    /// The module of `info` and its `compiled` code, from [`Module::new`] or [`Module::deserialize`]:
+    /// maps and registers the code, and prepares what instantiation needs.
+    fn from_compiled(engine: &Engine, info: ModuleInfo, compiled: CompiledCode) -> Result<Module> {
+        let e = &engine.inner;
         let code = CodeMemory::new(&compiled.code, |base, bytes| {
             for &(offset, lc) in &compiled.absolute {
                 let addr = libcalls::libcall_address(lc).ok_or_else(|| anyhow!("unsupported libcall {lc:?}"))?;
@@ -55,7 +147,7 @@ impl Module {
             }
             Ok(())
         })?;
-        let code_info = CodeInfo {
+        let code_info = Arc::new(CodeInfo {
             traps: compiled.traps.iter().map(|&(offset, code)| TrapSite { offset, code }).collect(),
             functions: compiled
                 .functions
@@ -65,8 +157,8 @@ impl Module {
                 .collect(),
             module_name: info.name.clone(),
             func_names: info.func_names.clone(),
-        };
-        let registration = code_registry::register(code.base(), code.len(), Arc::new(code_info));
+        });
+        let registration = code_registry::register(code.base(), code.len(), code_info.clone());
         let type_ids = info.types.iter().map(|t| engine.type_id(t)).collect();
         let trampolines = engine.trampolines(&info.types)?;
         let memory_image = if e.tunables.memory_images { MemoryImage::new(&info)? } else { None };
@@ -78,6 +170,8 @@ impl Module {
                 type_ids,
                 trampolines,
                 memory_image,
+                code_info,
+                absolute: compiled.absolute.into_boxed_slice(),
                 _registration: registration,
                 code,
             }),

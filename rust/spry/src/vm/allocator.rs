@@ -29,6 +29,18 @@ pub trait InstanceAllocator: Send + Sync {
     /// A linear memory of type `ty`, accessible up to its minimum size.
     fn allocate_memory(&self, ty: &MemoryType, tunables: &Tunables) -> Result<Box<LinearMemory>>;
 
+    /// A linear memory of type `ty` that is about to get `image` mapped over it (if any): an allocator
+    /// that reuses memories may pick one that already holds that image.
+    fn allocate_memory_for_image(
+        &self,
+        ty: &MemoryType,
+        tunables: &Tunables,
+        image: Option<&MemoryImage>,
+    ) -> Result<Box<LinearMemory>> {
+        let _ = image;
+        self.allocate_memory(ty, tunables)
+    }
+
     /// Returns a linear memory; nothing refers to it any more.
     fn deallocate_memory(&self, memory: Box<LinearMemory>);
 

@@ -49,6 +49,13 @@ impl CodeMemory {
     pub fn len(&self) -> usize {
         self.len
     }
+
+    /// The code as mapped (with its absolute relocations applied).
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the first `len` bytes of the mapping are readable (read+execute) and never written
+        // after construction; the mapping lives as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
 }
 
 impl Drop for CodeMemory {

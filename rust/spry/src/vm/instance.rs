@@ -53,6 +53,11 @@ pub struct InstanceHandle {
 // SAFETY: an instance belongs to one store, which one thread uses at a time.
 unsafe impl Send for InstanceHandle {}
 
+/// The bytes of an instance block before its VMContext.
+pub fn instance_header_size() -> usize {
+    std::mem::offset_of!(Instance, vmctx)
+}
+
 fn layout_for(module: &Module) -> Layout {
     let size = std::mem::offset_of!(Instance, vmctx) + module.info().offsets.size() as usize;
     Layout::from_size_align(size, std::mem::align_of::<Instance>()).expect("instance layout")
@@ -78,8 +83,9 @@ impl InstanceHandle {
             memories.into_iter().for_each(|m| allocator.deallocate_memory(m));
             tables.into_iter().for_each(|t| allocator.deallocate_table(t));
         };
-        for ty in &info.memories[info.num_imported_memories as usize..] {
-            match allocator.allocate_memory(ty, &engine.tunables) {
+        for (i, ty) in info.memories.iter().enumerate().skip(info.num_imported_memories as usize) {
+            let image = module.memory_image().filter(|(m, _)| *m as usize == i).map(|(_, image)| image);
+            match allocator.allocate_memory_for_image(ty, &engine.tunables, image) {
                 Ok(m) => memories.push(m),
                 Err(e) => {
                     give_back(memories, tables);

@@ -14,6 +14,16 @@ use rustix::mm::{self, MapFlags, MprotectFlags, ProtFlags};
 /// The most pages a 32-bit memory can have.
 pub const MAX_PAGES: u64 = 1 << 16;
 
+/// What a linear memory's address range belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backing {
+    /// A reservation of its own, unmapped when the memory is dropped.
+    Owned,
+    /// Slot `n` of a pooling allocator's memory pool, which resets and reuses it: dropping the memory
+    /// leaves the mapping alone.
+    PoolSlot(u32),
+}
+
 /// A linear memory.
 pub struct LinearMemory {
     base: *mut u8,
@@ -22,6 +32,9 @@ pub struct LinearMemory {
     maximum: u64,
     ty: MemoryType,
     vmdef: *mut VMMemoryDefinition,
+    backing: Backing,
+    /// The id of the memory image mapped over part of the memory, if any.
+    mapped_image: Option<u64>,
 }
 
 // SAFETY: the memory is owned by one store, which is used by one thread at a time.
@@ -49,12 +62,56 @@ impl LinearMemory {
             )
         }
         .context("failed to reserve address space for a linear memory")?;
-        let mut mem =
-            LinearMemory { base: base.cast(), reservation, pages: 0, maximum, ty: *ty, vmdef: std::ptr::null_mut() };
+        let mut mem = LinearMemory {
+            base: base.cast(),
+            reservation,
+            pages: 0,
+            maximum,
+            ty: *ty,
+            vmdef: std::ptr::null_mut(),
+            backing: Backing::Owned,
+            mapped_image: None,
+        };
         if mem.grow(ty.minimum)?.is_none() {
             bail!("failed to allocate the memory's initial {} pages", ty.minimum);
         }
         Ok(mem)
+    }
+
+    /// A memory over a pool slot of `reservation` bytes at `base`, whose first `ty.minimum` pages are
+    /// already accessible (and no more), holding zeros or, if `mapped_image` is set, that image's
+    /// bytes. The memory never grows past `maximum` pages.
+    ///
+    /// # Safety
+    /// The slot must stay reserved, and be used by nothing else, until the memory is given back.
+    pub unsafe fn in_pool_slot(
+        base: *mut u8,
+        reservation: usize,
+        slot: u32,
+        ty: &MemoryType,
+        maximum: u64,
+        mapped_image: Option<u64>,
+    ) -> LinearMemory {
+        LinearMemory {
+            base,
+            reservation,
+            pages: ty.minimum,
+            maximum: ty.maximum.unwrap_or(MAX_PAGES).min(maximum),
+            ty: *ty,
+            vmdef: std::ptr::null_mut(),
+            backing: Backing::PoolSlot(slot),
+            mapped_image,
+        }
+    }
+
+    /// What the memory's address range belongs to.
+    pub fn backing(&self) -> Backing {
+        self.backing
+    }
+
+    /// The id of the memory image mapped over the memory, if any.
+    pub fn mapped_image(&self) -> Option<u64> {
+        self.mapped_image
     }
 
     /// Points the memory at the definition compiled code reads, and fills it in.
@@ -148,6 +205,7 @@ impl LinearMemory {
             )
         }
         .context("failed to map a memory image")?;
+        self.mapped_image = Some(image.id());
         Ok(())
     }
 
@@ -166,12 +224,17 @@ impl LinearMemory {
             )
         }
         .context("failed to reset a memory image's pages")?;
+        self.mapped_image = None;
         Ok(())
     }
 }
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
+        if self.backing != Backing::Owned {
+            // The pool owns the slot's mapping.
+            return;
+        }
         // SAFETY: we own the reservation and nothing uses it after the memory is dropped.
         unsafe {
             let _ = mm::munmap(self.base.cast(), self.reservation);

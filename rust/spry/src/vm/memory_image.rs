@@ -14,6 +14,9 @@ use anyhow::{Context, Result};
 use rustix::fs::MemfdFlags;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A memory image: bytes `[offset, offset + len)` of a linear memory, in a memfd.
 #[derive(Debug)]
@@ -24,6 +27,8 @@ pub struct MemoryImage {
     offset: usize,
     /// The image's length (a nonzero multiple of the host page size).
     len: usize,
+    /// Unique in the process (never 0), so a pool slot can tell whether it still holds this image.
+    id: u64,
 }
 
 impl MemoryImage {
@@ -71,7 +76,20 @@ impl MemoryImage {
         for (start, _, bytes) in segments {
             file.write_all_at(&info.data_bytes[bytes], start - lo).context("failed to write a memory image")?;
         }
-        Ok(Some((memory, MemoryImage { file, offset: lo as usize, len: (hi - lo) as usize })))
+        Ok(Some((
+            memory,
+            MemoryImage {
+                file,
+                offset: lo as usize,
+                len: (hi - lo) as usize,
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            },
+        )))
+    }
+
+    /// The image's process-wide unique id (never 0).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The memfd.

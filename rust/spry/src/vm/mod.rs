@@ -8,6 +8,7 @@ pub mod instance;
 pub mod libcalls;
 pub mod memory;
 pub mod memory_image;
+pub mod pooling;
 pub mod signals;
 pub mod table;
 pub mod traphandlers;

@@ -84,8 +84,19 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// How a file runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Print every directive as it executes (see `SPRY_SPEC_VERBOSE` in `spec.rs`).
+    pub verbose: bool,
+    /// Serialize every compiled module and run the deserialized copy instead (ahead-of-time
+    /// compilation must not change any outcome).
+    pub roundtrip: bool,
+}
+
 /// Runs every directive of `file` with a fresh store and linker from `engine`.
-pub fn run_file(engine: &Engine, file: &TestFile<'_>, verbose: bool) -> FileOutcome {
+pub fn run_file(engine: &Engine, file: &TestFile<'_>, options: RunOptions) -> FileOutcome {
+    let RunOptions { verbose, roundtrip } = options;
     let name = file.name();
     let text = file.raw();
     let ran = |failures| FileOutcome::Ran { assertions: 0, failures };
@@ -110,7 +121,7 @@ pub fn run_file(engine: &Engine, file: &TestFile<'_>, verbose: bool) -> FileOutc
         }
     };
 
-    let mut runner = match FileRunner::new(engine, name, verbose) {
+    let mut runner = match FileRunner::new(engine, name, verbose, roundtrip) {
         Ok(runner) => runner,
         Err(e) => return ran(vec![Failure::whole_file(format!("{e:#}"))]),
     };
@@ -173,6 +184,8 @@ struct FileRunner<'a> {
     engine: &'a Engine,
     file: &'a str,
     verbose: bool,
+    /// Whether modules are serialized and deserialized before they are used.
+    roundtrip: bool,
     /// Line and column of the directive being run, for verbose messages.
     location: (usize, usize),
     store: Store,
@@ -188,7 +201,7 @@ struct FileRunner<'a> {
 }
 
 impl<'a> FileRunner<'a> {
-    fn new(engine: &'a Engine, file: &'a str, verbose: bool) -> Result<FileRunner<'a>> {
+    fn new(engine: &'a Engine, file: &'a str, verbose: bool, roundtrip: bool) -> Result<FileRunner<'a>> {
         let mut store = Store::new(engine);
         let mut linker = Linker::new(engine);
         // Suites may register a module name more than once; the latest registration wins.
@@ -198,6 +211,7 @@ impl<'a> FileRunner<'a> {
             engine,
             file,
             verbose,
+            roundtrip,
             location: (0, 0),
             store,
             linker,
@@ -296,12 +310,24 @@ impl<'a> FileRunner<'a> {
     /// Encodes and compiles a module that must be valid.
     fn compile(&self, module: &mut QuoteWat<'_>) -> Result<Module> {
         let bytes = module.encode().map_err(|e| anyhow!("wast failed to encode the module: {}", e.message()))?;
-        Module::new(self.engine, &bytes).context("the module failed to compile")
+        self.load(&bytes)
     }
 
     fn compile_wat(&self, module: &mut Wat<'_>) -> Result<Module> {
         let bytes = module.encode().map_err(|e| anyhow!("wast failed to encode the module: {}", e.message()))?;
-        Module::new(self.engine, &bytes).context("the module failed to compile")
+        self.load(&bytes)
+    }
+
+    /// Compiles a module that must be valid; with `roundtrip`, returns its serialized and deserialized copy.
+    fn load(&self, bytes: &[u8]) -> Result<Module> {
+        let module = Module::new(self.engine, bytes).context("the module failed to compile")?;
+        if !self.roundtrip {
+            return Ok(module);
+        }
+        let artifact = module.serialize().context("the module failed to serialize")?;
+        drop(module);
+        // SAFETY: the artifact was just produced by `Module::serialize` of this Spry, for this engine.
+        unsafe { Module::deserialize(self.engine, &artifact) }.context("the module failed to deserialize")
     }
 
     /// Performs an `invoke`, `get` or module instantiation. The outer error is a failure to set the

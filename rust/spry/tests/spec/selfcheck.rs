@@ -51,7 +51,8 @@ pub fn check() {
         SCRIPT.lines().enumerate().filter(|(_, line)| line.ends_with(";; FAIL")).map(|(i, _)| i + 1).collect();
     let expected_assertions = SCRIPT.lines().filter(|l| l.starts_with("(assert_") && !l.ends_with(";; FAIL")).count();
 
-    let FileOutcome::Ran { assertions, failures } = runner::run_file(&engine, &file, false) else {
+    let FileOutcome::Ran { assertions, failures } = runner::run_file(&engine, &file, runner::RunOptions::default())
+    else {
         panic!("the self-check script was skipped");
     };
     let failed_lines: Vec<usize> = failures.iter().filter_map(|f| f.location).map(|(line, _)| line).collect();

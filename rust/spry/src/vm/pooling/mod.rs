@@ -1,0 +1,204 @@
+//! The pooling instance allocator: one reservation per resource (instance blocks, linear memories,
+//! tables) made when the engine is created, cut into fixed-size slots that instances take and give
+//! back.
+//!
+//! A slot is reset when it is given back, so the next instance finds it as a fresh one would be:
+//! zeros, or the memory image it held. Small regions are reset with a plain write of zeros, which
+//! keeps their pages resident and costs no syscall (`keep_resident_bytes`); larger ones with
+//! `madvise(MADV_DONTNEED)`, which also returns the pages of a copy-on-write image mapping to the
+//! image, so a memory slot that held a module's image can serve that module again without a new
+//! mapping. Free slots sit in sharded free lists (see [`index_allocator`]) that remember which image
+//! a memory slot holds. A full pool is an error (`pool exhausted: ...`), never a crash; it clears as
+//! soon as stores are dropped.
+
+pub mod index_allocator;
+pub mod instance_pool;
+pub mod memory_pool;
+pub mod table_pool;
+
+use super::allocator::InstanceAllocator;
+use super::memory::LinearMemory;
+use super::memory_image::MemoryImage;
+use super::table::Table;
+use crate::compile::Tunables;
+use crate::types::{MemoryType, TableType};
+use anyhow::{Context, Result};
+use instance_pool::InstancePool;
+use memory_pool::MemoryPool;
+use rustix::mm::{self, MapFlags, ProtFlags};
+use std::alloc::Layout;
+use std::ptr::NonNull;
+use table_pool::TablePool;
+
+/// How an engine allocates instances, memories and tables (see [`crate::Config::allocation_strategy`]).
+#[derive(Clone, Debug, Default)]
+pub enum InstanceAllocationStrategy {
+    /// Fresh memory for each instance, memory and table (the default).
+    #[default]
+    OnDemand,
+    /// Fixed slots in reservations made once per engine, with these limits.
+    Pooling(PoolingConfig),
+}
+
+/// The limits of a pooling allocator. Each memory slot reserves address space (not memory) for the
+/// largest memory: 4 GiB plus the guard region (6 GiB by default) with guard pages, or
+/// `max_memory_pages` × 64 KiB without.
+#[derive(Clone, Debug)]
+pub struct PoolingConfig {
+    /// How many instances may be live at once (default 1000).
+    pub total_instances: u32,
+    /// How many defined memories may be live at once (default 1000).
+    pub total_memories: u32,
+    /// How many defined tables may be live at once (default 1000).
+    pub total_tables: u32,
+    /// The most pages a memory may have, initially or by growing (default 65536, i.e. 4 GiB).
+    pub max_memory_pages: u64,
+    /// The most elements a table may have, initially or by growing (default 100,000).
+    pub max_table_elements: u32,
+    /// The largest VMContext a module may need, in bytes (default 1 MiB).
+    pub max_vmctx_size: usize,
+    /// Slots whose used part is at most this many bytes are reset by writing zeros, keeping their
+    /// pages resident, instead of with `madvise` (default 64 KiB). Memory slots that hold an image are
+    /// always reset with `madvise`, which restores the image.
+    pub keep_resident_bytes: usize,
+}
+
+impl Default for PoolingConfig {
+    fn default() -> Self {
+        PoolingConfig {
+            total_instances: 1000,
+            total_memories: 1000,
+            total_tables: 1000,
+            max_memory_pages: 65536,
+            max_table_elements: 100_000,
+            max_vmctx_size: 1 << 20,
+            keep_resident_bytes: 64 << 10,
+        }
+    }
+}
+
+/// A private, anonymous, `MAP_NORESERVE` reservation, unmapped on drop.
+pub(crate) struct Reservation {
+    base: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the reservation is plain address space; its users synchronize access to each slot.
+unsafe impl Send for Reservation {}
+// SAFETY: as above.
+unsafe impl Sync for Reservation {}
+
+impl Reservation {
+    /// Reserves `len` bytes (at least one page), accessible with `prot`.
+    pub(crate) fn new(len: usize, prot: ProtFlags, what: &str) -> Result<Reservation> {
+        let len = len.max(rustix::param::page_size());
+        // SAFETY: a fresh private anonymous mapping aliases nothing.
+        let base =
+            unsafe { mm::mmap_anonymous(std::ptr::null_mut(), len, prot, MapFlags::PRIVATE | MapFlags::NORESERVE) }
+                .with_context(|| format!("failed to reserve {len} bytes of address space for the {what} pool"))?;
+        Ok(Reservation { base: base.cast(), len })
+    }
+
+    /// The first byte.
+    pub(crate) fn base(&self) -> *mut u8 {
+        self.base
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        // SAFETY: we own the mapping; the engine (and so every slot user) is gone.
+        unsafe {
+            let _ = mm::munmap(self.base.cast(), self.len);
+        }
+    }
+}
+
+/// Zeros `len` bytes at `ptr` (read/write, private anonymous memory): with a write when `len` is at
+/// most `keep_resident`, else with `madvise(MADV_DONTNEED)` on the pages covering them.
+///
+/// # Safety
+/// `ptr` is page-aligned, and `[ptr, ptr + len rounded up to a page)` is read/write anonymous memory
+/// that nothing else uses.
+pub(crate) unsafe fn reset_anonymous(ptr: *mut u8, len: usize, keep_resident: usize) -> Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    if len <= keep_resident {
+        // SAFETY: per the contract, the range is ours and writable.
+        unsafe { ptr.write_bytes(0, len) };
+        return Ok(());
+    }
+    let len = len.next_multiple_of(rustix::param::page_size());
+    // SAFETY: per the contract; DONTNEED on private anonymous pages makes them read as zeros.
+    unsafe { mm::madvise(ptr.cast(), len, mm::Advice::LinuxDontNeed) }.context("failed to reset a pool slot")?;
+    Ok(())
+}
+
+/// The pooling allocator.
+pub struct PoolingAllocator {
+    instances: InstancePool,
+    memories: MemoryPool,
+    tables: TablePool,
+}
+
+impl PoolingAllocator {
+    /// Makes the reservations for `config`'s limits, with memories laid out per `tunables`.
+    pub fn new(config: &PoolingConfig, tunables: &Tunables) -> Result<PoolingAllocator> {
+        Ok(PoolingAllocator {
+            instances: InstancePool::new(config)?,
+            memories: MemoryPool::new(config, tunables)?,
+            tables: TablePool::new(config)?,
+        })
+    }
+}
+
+impl std::fmt::Debug for PoolingAllocator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolingAllocator").finish_non_exhaustive()
+    }
+}
+
+impl InstanceAllocator for PoolingAllocator {
+    fn allocate_instance(&self, layout: Layout) -> Result<NonNull<u8>> {
+        self.instances.allocate(layout)
+    }
+
+    unsafe fn deallocate_instance(&self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded contract.
+        unsafe { self.instances.deallocate(ptr, layout) }
+    }
+
+    fn allocate_memory(&self, ty: &MemoryType, tunables: &Tunables) -> Result<Box<LinearMemory>> {
+        self.memories.allocate(ty, tunables, None)
+    }
+
+    fn allocate_memory_for_image(
+        &self,
+        ty: &MemoryType,
+        tunables: &Tunables,
+        image: Option<&MemoryImage>,
+    ) -> Result<Box<LinearMemory>> {
+        self.memories.allocate(ty, tunables, image)
+    }
+
+    fn deallocate_memory(&self, memory: Box<LinearMemory>) {
+        self.memories.deallocate(memory)
+    }
+
+    fn map_memory_image(&self, memory: &mut LinearMemory, image: &MemoryImage) -> Result<()> {
+        if memory.mapped_image() == Some(image.id()) {
+            // The slot held this image and was reset with `madvise`: its pages are the image's.
+            return Ok(());
+        }
+        memory.map_image(image)
+    }
+
+    fn allocate_table(&self, ty: &TableType) -> Result<Box<Table>> {
+        self.tables.allocate(ty)
+    }
+
+    fn deallocate_table(&self, table: Box<Table>) {
+        self.tables.deallocate(table)
+    }
+}
