@@ -239,3 +239,30 @@ func BenchmarkInstantiatePre(b *testing.B) {
 		s.Close()
 	}
 }
+
+// BenchmarkInstantiatePre with the pooling allocator: instances take and give back fixed slots.
+func BenchmarkInstantiatePooling(b *testing.B) {
+	pooling := spry.DefaultPoolingConfig()
+	pooling.TotalInstances, pooling.TotalMemories, pooling.TotalTables = 100, 100, 100
+	engine := must(spry.NewEngine(&spry.Config{Pooling: &pooling}))(b)
+	defer engine.Close()
+	module := must(spry.Compile(engine, benchModule()))(b)
+	linker := must(spry.NewLinker(engine))(b)
+	if err := linker.DefineFunc("env", "host", func(x int32) int32 { return x }); err != nil {
+		b.Fatal(err)
+	}
+	pre := must(linker.InstantiatePre(module))(b)
+	defer pre.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := spry.NewStore(engine)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pre.Instantiate(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+}

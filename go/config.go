@@ -16,4 +16,43 @@ type Config struct {
 	// DisableInterrupts leaves out the interrupt checks of compiled code (slightly faster
 	// loops); contexts can then no longer interrupt running Wasm code.
 	DisableInterrupts bool
+
+	// DisableMemoryImages copies a module's data segments into each new instance instead of
+	// mapping a copy-on-write image of them prepared at compile time. The semantics are the same.
+	DisableMemoryImages bool
+
+	// CacheDir, when not empty, is a compile cache directory (created if missing): Compile loads
+	// a module compiled before, by this Spry version with the same code-shaping settings on the
+	// same CPU, from it instead of compiling, and stores the modules it compiles there. The
+	// directory must be writable only by trusted users: the machine code of its entries runs as
+	// is (see DeserializeModule).
+	CacheDir string
+
+	// Pooling, when not nil, selects the pooling instance allocator with these limits: the
+	// engine reserves fixed slots for instances, memories and tables once, and instantiation
+	// fails with a "pool exhausted" error while they are all in use. nil allocates on demand
+	// (the default).
+	Pooling *PoolingConfig
+}
+
+// PoolingConfig holds the limits of the pooling instance allocator (see Config.Pooling). Start
+// from DefaultPoolingConfig. Each memory slot reserves address space (not memory) for the largest
+// memory: 4 GiB plus the guard region with guard pages, or MaxMemoryPages × 64 KiB without.
+type PoolingConfig struct {
+	// TotalInstances is how many instances may be live at once.
+	TotalInstances uint32
+	// TotalMemories is how many defined memories may be live at once.
+	TotalMemories uint32
+	// TotalTables is how many defined tables may be live at once.
+	TotalTables uint32
+	// MaxMemoryPages is the most pages a memory may have, initially or by growing; a
+	// memory.grow past it returns -1.
+	MaxMemoryPages uint64
+	// MaxTableElements is the most elements a table may have, initially or by growing.
+	MaxTableElements uint32
+	// MaxVMContextSize is the largest per-instance context a module may need, in bytes.
+	MaxVMContextSize int
+	// KeepResidentBytes: slots whose used part is at most this many bytes are reset by writing
+	// zeros, keeping their pages resident, instead of being returned to the kernel.
+	KeepResidentBytes int
 }

@@ -36,6 +36,14 @@ func NewEngine(cfg *Config) (*Engine, error) {
 	if c.MaxWasmStack < 0 {
 		return nil, fmt.Errorf("spry: negative MaxWasmStack %d", c.MaxWasmStack)
 	}
+	if p := c.Pooling; p != nil {
+		if p.MaxVMContextSize < 0 || p.KeepResidentBytes < 0 {
+			return nil, fmt.Errorf("spry: negative MaxVMContextSize %d or KeepResidentBytes %d",
+				p.MaxVMContextSize, p.KeepResidentBytes)
+		}
+		pc := *p
+		c.Pooling = &pc // the engine keeps its own copy
+	}
 	cc := C.spry_config_new()
 	if cc == nil {
 		return nil, fmt.Errorf("spry: cannot create a configuration")
@@ -52,6 +60,29 @@ func NewEngine(cfg *Config) (*Engine, error) {
 	}
 	if c.DisableInterrupts {
 		C.spry_config_interruptible(cc, false)
+	}
+	if c.DisableMemoryImages {
+		C.spry_config_memory_images(cc, false)
+	}
+	if c.CacheDir != "" {
+		p, n := cString(c.CacheDir)
+		err := takeError(C.spry_config_cache_dir(cc, p, n))
+		runtime.KeepAlive(c.CacheDir)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if p := c.Pooling; p != nil {
+		pc := C.spry_pooling_config_t{
+			total_instances:     C.uint32_t(p.TotalInstances),
+			total_memories:      C.uint32_t(p.TotalMemories),
+			total_tables:        C.uint32_t(p.TotalTables),
+			max_memory_pages:    C.uint64_t(p.MaxMemoryPages),
+			max_table_elements:  C.uint32_t(p.MaxTableElements),
+			max_vmctx_size:      C.size_t(p.MaxVMContextSize),
+			keep_resident_bytes: C.size_t(p.KeepResidentBytes),
+		}
+		C.spry_config_pooling(cc, &pc)
 	}
 	var ptr *C.spry_engine_t
 	if err := takeError(C.spry_engine_new(cc, &ptr)); err != nil {
@@ -70,7 +101,28 @@ func (e *Engine) Config() Config {
 	if e == nil {
 		return Config{}
 	}
-	return e.cfg
+	c := e.cfg
+	if c.Pooling != nil {
+		pc := *c.Pooling
+		c.Pooling = &pc
+	}
+	return c
+}
+
+// DefaultPoolingConfig returns the default limits of the pooling allocator: 1000 instances,
+// memories and tables, memories of up to 65536 pages (4 GiB), tables of up to 100,000 elements.
+func DefaultPoolingConfig() PoolingConfig {
+	var c C.spry_pooling_config_t
+	C.spry_pooling_config_default(&c)
+	return PoolingConfig{
+		TotalInstances:    uint32(c.total_instances),
+		TotalMemories:     uint32(c.total_memories),
+		TotalTables:       uint32(c.total_tables),
+		MaxMemoryPages:    uint64(c.max_memory_pages),
+		MaxTableElements:  uint32(c.max_table_elements),
+		MaxVMContextSize:  int(c.max_vmctx_size),
+		KeepResidentBytes: int(c.keep_resident_bytes),
+	}
 }
 
 // acquire returns the native engine for one use, to be followed by release; it fails after Close.

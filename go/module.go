@@ -10,6 +10,7 @@ import "C"
 import (
 	"fmt"
 	"runtime"
+	"unsafe"
 )
 
 // Module is a compiled WebAssembly module, ready to be instantiated in any store of its engine.
@@ -33,16 +34,23 @@ func Compile(engine *Engine, wasm []byte) (*Module, error) {
 // compile is Compile; kind names the module in leak reports ("" for internal modules, which are
 // released by their cleanup on purpose).
 func compile(engine *Engine, wasm []byte, kind string) (*Module, error) {
+	return newModule(engine, kind, func(e *C.spry_engine_t, out **C.spry_module_t) error {
+		p, n := cBytes(wasm)
+		err := takeError(C.spry_module_new(e, p, n, out))
+		runtime.KeepAlive(wasm)
+		return err
+	})
+}
+
+// newModule wraps the native module that create makes with the engine's native engine.
+func newModule(engine *Engine, kind string, create func(*C.spry_engine_t, **C.spry_module_t) error) (*Module, error) {
 	e, err := engine.acquire()
 	if err != nil {
 		return nil, err
 	}
 	defer engine.release()
-	p, n := cBytes(wasm)
 	var ptr *C.spry_module_t
-	err = takeError(C.spry_module_new(e, p, n, &ptr))
-	runtime.KeepAlive(wasm)
-	if err != nil {
+	if err := create(e, &ptr); err != nil {
 		return nil, err
 	}
 	m := &Module{ptr: ptr, engine: engine}
@@ -54,6 +62,55 @@ func compile(engine *Engine, wasm []byte, kind string) (*Module, error) {
 		C.spry_module_delete(p)
 	}, ptr)
 	return m, nil
+}
+
+// Serialize returns the module's compiled form, an artifact that DeserializeModule loads without
+// compiling, in an engine with the same code-shaping settings (guard pages, interrupts), of the
+// same Spry version, on a CPU with the same features. It fails with ErrClosed after Close.
+func (m *Module) Serialize() ([]byte, error) {
+	p, err := m.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer m.release()
+	var b *C.uint8_t
+	var n C.size_t
+	if err := takeError(C.spry_module_serialize(p, &b, &n)); err != nil {
+		return nil, err
+	}
+	defer C.spry_bytes_delete(b, n)
+	out := make([]byte, int(n))
+	copy(out, unsafe.Slice((*byte)(unsafe.Pointer(b)), int(n)))
+	return out, nil
+}
+
+// DeserializeModule loads a module from b, an artifact of Module.Serialize, without compiling it.
+// An artifact that is truncated, corrupt (a 64-bit checksum is checked), or was written by another
+// Spry version, for other code-shaping engine settings or for another CPU, is an error.
+//
+// Security: the artifact's machine code runs as is. b must come from a trusted source: Spry's own
+// Serialize, with an engine of matching settings, through storage that only trusted parties can
+// write. The checks catch accidents, not malice: a crafted artifact can run arbitrary code.
+func DeserializeModule(engine *Engine, b []byte) (*Module, error) {
+	return newModule(engine, "Module", func(e *C.spry_engine_t, out **C.spry_module_t) error {
+		p, n := cBytes(b)
+		err := takeError(C.spry_module_deserialize(e, p, n, out))
+		runtime.KeepAlive(b)
+		return err
+	})
+}
+
+// DeserializeModuleFile is DeserializeModule of the contents of the file at path, which is mapped
+// rather than read. The same trust requirement applies: the file must hold an artifact of Spry's
+// own Serialize with a matching engine, be writable only by trusted users, and not change while
+// it loads.
+func DeserializeModuleFile(engine *Engine, path string) (*Module, error) {
+	return newModule(engine, "Module", func(e *C.spry_engine_t, out **C.spry_module_t) error {
+		p, n := cString(path)
+		err := takeError(C.spry_module_deserialize_file(e, p, n, out))
+		runtime.KeepAlive(path)
+		return err
+	})
 }
 
 // Validate checks that wasm is a valid module for the engine, without compiling it.

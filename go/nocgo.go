@@ -23,6 +23,9 @@ func (e *Engine) Config() Config { return Config{} }
 // Close does nothing without cgo.
 func (e *Engine) Close() error { return nil }
 
+// DefaultPoolingConfig returns the zero PoolingConfig without cgo.
+func DefaultPoolingConfig() PoolingConfig { return PoolingConfig{} }
+
 // Module is a compiled module. Without cgo, Compile returns ErrCgoRequired.
 type Module struct{}
 
@@ -46,6 +49,19 @@ func (m *Module) Engine() *Engine { return nil }
 
 // Close does nothing without cgo.
 func (m *Module) Close() error { return nil }
+
+// Serialize returns ErrCgoRequired without cgo.
+func (m *Module) Serialize() ([]byte, error) { return nil, ErrCgoRequired }
+
+// DeserializeModule returns ErrCgoRequired without cgo. With cgo, b must come from a trusted
+// source: Spry's own Serialize with a matching engine.
+func DeserializeModule(engine *Engine, b []byte) (*Module, error) { return nil, ErrCgoRequired }
+
+// DeserializeModuleFile returns ErrCgoRequired without cgo. With cgo, the file must come from a
+// trusted source: Spry's own Serialize with a matching engine.
+func DeserializeModuleFile(engine *Engine, path string) (*Module, error) {
+	return nil, ErrCgoRequired
+}
 
 // Store holds instances. Without cgo, NewStore returns ErrCgoRequired.
 type Store struct{}

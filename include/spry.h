@@ -134,6 +134,31 @@ typedef struct spry_config spry_config_t;
 // Shorthand for `struct spry_error`.
 typedef struct spry_error spry_error_t;
 
+// The limits of the pooling instance allocator (see `spry_config_pooling`). Fill it with
+// `spry_pooling_config_default`, then change what you need. Each memory slot reserves address space
+// (not memory) for the largest memory: 4 GiB plus the guard region with guard pages, or
+// `max_memory_pages` × 64 KiB without.
+struct spry_pooling_config {
+  // How many instances may be live at once (default 1000).
+  uint32_t total_instances;
+  // How many defined memories may be live at once (default 1000).
+  uint32_t total_memories;
+  // How many defined tables may be live at once (default 1000).
+  uint32_t total_tables;
+  // The most pages a memory may have, initially or by growing (default 65536, i.e. 4 GiB).
+  uint64_t max_memory_pages;
+  // The most elements a table may have, initially or by growing (default 100,000).
+  uint32_t max_table_elements;
+  // The largest VMContext a module may need, in bytes (default 1 MiB).
+  size_t max_vmctx_size;
+  // Slots whose used part is at most this many bytes are reset by writing zeros, keeping their
+  // pages resident, instead of with `madvise` (default 64 KiB).
+  size_t keep_resident_bytes;
+};
+
+// Shorthand for `struct spry_pooling_config`.
+typedef struct spry_pooling_config spry_pooling_config_t;
+
 // Shorthand for `struct spry_engine`.
 typedef struct spry_engine spry_engine_t;
 
@@ -460,6 +485,52 @@ void spry_config_parallel_compilation(spry_config_t *config, bool enable);
 //
 // `config` is NULL or a live configuration.
 void spry_config_interruptible(spry_config_t *config, bool enable);
+
+// Sets whether a module whose active data segments all have constant offsets into its own memory,
+// within its minimum size, gets a copy-on-write memory image at compile time, which instantiation
+// maps instead of copying the segments (default true). The semantics are the same either way. NULL
+// `config` is ignored.
+//
+// # Safety
+//
+// `config` is NULL or a live configuration.
+void spry_config_memory_images(spry_config_t *config, bool enable);
+
+// Sets a compile cache directory, `path` (`len` bytes of UTF-8, copied; default: none): modules
+// compiled by engines of this configuration are stored there (the directory is created if
+// missing), and `spry_module_new` loads a module compiled before, by this Spry version with the
+// same code-shaping settings on the same CPU, instead of compiling it. A corrupt entry is
+// recompiled.
+//
+// The directory must be writable only by trusted users: the machine code of its entries runs as
+// is (see `spry_module_deserialize`).
+//
+// Returns NULL on success, else an error, leaving the configuration unchanged: NULL `config`, NULL
+// `path` with a nonzero `len`, an empty path, or a path that is not valid UTF-8.
+//
+// # Safety
+//
+// `config` is NULL or a live configuration; `path` is NULL or points to `len` readable bytes.
+spry_error_t *spry_config_cache_dir(spry_config_t *config, const char *path, size_t len);
+
+// Writes the default pooling limits to `*out`. NULL `out` is ignored.
+//
+// # Safety
+//
+// `out` is NULL or valid for a write.
+void spry_pooling_config_default(spry_pooling_config_t *out);
+
+// Selects the pooling instance allocator with the limits in `*pooling` (copied), or, if `pooling`
+// is NULL, on-demand allocation (the default). With pooling, `spry_engine_new` reserves fixed slots
+// for instances, memories and tables once; an instantiation that finds them all in use fails with
+// a "pool exhausted" error, which clears as soon as stores are deleted. A memory or table may not
+// grow past the pool's limits (`memory.grow` returns -1). NULL `config` is ignored.
+//
+// # Safety
+//
+// `config` is NULL or a live configuration; `pooling` is NULL or points to a readable
+// `spry_pooling_config_t`.
+void spry_config_pooling(spry_config_t *config, const spry_pooling_config_t *pooling);
 
 // Makes an engine with the settings of `config` (NULL: the defaults). `config` is only read: the
 // caller still owns it and may delete it right after.
@@ -979,6 +1050,66 @@ spry_error_t *spry_module_new(const spry_engine_t *engine,
                               size_t len,
                               spry_module_t **out);
 
+// Writes the module's compiled form: an artifact that `spry_module_deserialize` loads without
+// compiling, in an engine with the same code-shaping settings (guard pages, interrupts, Cranelift
+// options, ...), of the same Spry version, on a CPU with the same features.
+//
+// On success, returns NULL and writes a new byte array, owned by the caller, to `*out_bytes` and its
+// length to `*out_len`; release it with `spry_bytes_delete(*out_bytes, *out_len)` (not `free`). On
+// failure returns an error and writes nothing: NULL `module`, `out_bytes` or `out_len`.
+//
+// # Safety
+//
+// `module` is NULL or a live module; `out_bytes` and `out_len` are NULL or valid for a write.
+spry_error_t *spry_module_serialize(const spry_module_t *module, uint8_t **out_bytes, size_t *out_len);
+
+// Releases a byte array that Spry gave the caller (from `spry_module_serialize`), with the length
+// it came with. NULL `bytes` is ignored.
+//
+// # Safety
+//
+// `bytes` is NULL or a byte array from `spry_module_serialize`, not yet released, and `len` is the
+// length written with it.
+void spry_bytes_delete(uint8_t *bytes, size_t len);
+
+// Loads a module from `bytes` (`len` bytes, read during the call only), an artifact of
+// `spry_module_serialize`, without compiling it.
+//
+// On success, returns NULL and writes the new module, owned by the caller (release it with
+// `spry_module_delete`), to `*out`. On failure returns an error and writes nothing: an artifact that
+// is truncated, corrupt (a 64-bit checksum is checked) or was written by another Spry version, for
+// other code-shaping engine settings or for another CPU; NULL `engine` or `out`, or NULL `bytes`
+// with a nonzero `len`.
+//
+// # Safety
+//
+// The artifact's machine code runs as is: `bytes` must come from `spry_module_serialize` of a
+// trusted Spry (for example, written and read back by the same application, from storage only it
+// can write). The checks above catch accidents, not malice: a crafted artifact with a valid
+// checksum can run arbitrary code. In addition, `engine` is NULL or a live engine; `bytes` is NULL
+// or points to `len` readable bytes; `out` is NULL or valid for a write.
+spry_error_t *spry_module_deserialize(const spry_engine_t *engine,
+                                      const uint8_t *bytes,
+                                      size_t len,
+                                      spry_module_t **out);
+
+// `spry_module_deserialize` of the contents of the file at `path` (`len` bytes of UTF-8, not
+// NUL-terminated), which is mapped rather than read.
+//
+// On success, returns NULL and writes the new module, owned by the caller, to `*out`. On failure
+// returns an error and writes nothing: as for `spry_module_deserialize`, and also a file that
+// cannot be opened, or a path that is NULL with a nonzero `len` or not valid UTF-8.
+//
+// # Safety
+//
+// As for `spry_module_deserialize`: the file must hold an artifact of `spry_module_serialize` of a
+// trusted Spry and be writable only by trusted users; in addition it must not be modified while it
+// loads. `path` is NULL or points to `len` readable bytes.
+spry_error_t *spry_module_deserialize_file(const spry_engine_t *engine,
+                                           const char *path,
+                                           size_t len,
+                                           spry_module_t **out);
+
 // Checks that `wasm` (`len` bytes) is a valid module that Spry can run, without compiling it.
 // Returns NULL if it is, else an error as `spry_module_new` would give (also for NULL `engine`, or
 // NULL `wasm` with a nonzero `len`).
@@ -993,7 +1124,8 @@ spry_error_t *spry_module_validate(const spry_engine_t *engine, const uint8_t *w
 //
 // # Safety
 //
-// `module` is NULL or a module from `spry_module_new`, not yet deleted.
+// `module` is NULL or a module from `spry_module_new` or `spry_module_deserialize*`, not yet
+// deleted.
 void spry_module_delete(spry_module_t *module);
 
 // The module's name from its name section: returns true and writes it (UTF-8, not NUL-terminated,

@@ -116,7 +116,7 @@ pub(crate) unsafe fn write_box<T>(out: *mut *mut T, value: T) -> Result<()> {
 /// # Safety
 ///
 /// `ptr` is NULL or came from [`write_box`] (or `Box::into_raw`) and is not used afterwards.
-pub(crate) unsafe fn release<T>(ptr: *mut T) {
+pub(crate) unsafe fn release<T: ?Sized>(ptr: *mut T) {
     if !ptr.is_null() {
         crate::error::guard_or((), || {
             // SAFETY: per the contract.

@@ -1,8 +1,10 @@
 //! [`spry_config_t`]: engine settings, set one by one before `spry_engine_new` reads them.
 
-use crate::error::guard_or;
+use crate::args;
+use crate::error::{guard, guard_or, spry_error_t};
 use crate::types::size_t;
-use spry::Config;
+use spry::{Config, InstanceAllocationStrategy, PoolingConfig};
+use std::ffi::c_char;
 
 /// Engine settings, each with a default. Owned by the caller; `spry_engine_new` copies them.
 pub struct spry_config {
@@ -108,6 +110,146 @@ pub unsafe extern "C" fn spry_config_interruptible(config: *mut spry_config_t, e
     unsafe {
         update(config, |c| {
             c.interruptible(enable);
+        })
+    }
+}
+
+/// Sets whether a module whose active data segments all have constant offsets into its own memory,
+/// within its minimum size, gets a copy-on-write memory image at compile time, which instantiation
+/// maps instead of copying the segments (default true). The semantics are the same either way. NULL
+/// `config` is ignored.
+///
+/// # Safety
+///
+/// `config` is NULL or a live configuration.
+#[no_mangle]
+pub unsafe extern "C" fn spry_config_memory_images(config: *mut spry_config_t, enable: bool) {
+    // SAFETY: per the contract.
+    unsafe {
+        update(config, |c| {
+            c.memory_images(enable);
+        })
+    }
+}
+
+/// Sets a compile cache directory, `path` (`len` bytes of UTF-8, copied; default: none): modules
+/// compiled by engines of this configuration are stored there (the directory is created if
+/// missing), and `spry_module_new` loads a module compiled before, by this Spry version with the
+/// same code-shaping settings on the same CPU, instead of compiling it. A corrupt entry is
+/// recompiled.
+///
+/// The directory must be writable only by trusted users: the machine code of its entries runs as
+/// is (see `spry_module_deserialize`).
+///
+/// Returns NULL on success, else an error, leaving the configuration unchanged: NULL `config`, NULL
+/// `path` with a nonzero `len`, an empty path, or a path that is not valid UTF-8.
+///
+/// # Safety
+///
+/// `config` is NULL or a live configuration; `path` is NULL or points to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn spry_config_cache_dir(
+    config: *mut spry_config_t,
+    path: *const c_char,
+    len: size_t,
+) -> *mut spry_error_t {
+    guard(|| {
+        // SAFETY: per the contract.
+        let config = unsafe { args::object_mut(config, "config") }?;
+        // SAFETY: per the contract.
+        let path = unsafe { args::string(path, len, "path") }?;
+        anyhow::ensure!(!path.is_empty(), "path is empty");
+        config.config.cache_dir(path);
+        Ok(())
+    })
+}
+
+/// The limits of the pooling instance allocator (see `spry_config_pooling`). Fill it with
+/// `spry_pooling_config_default`, then change what you need. Each memory slot reserves address space
+/// (not memory) for the largest memory: 4 GiB plus the guard region with guard pages, or
+/// `max_memory_pages` × 64 KiB without.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct spry_pooling_config {
+    /// How many instances may be live at once (default 1000).
+    pub total_instances: u32,
+    /// How many defined memories may be live at once (default 1000).
+    pub total_memories: u32,
+    /// How many defined tables may be live at once (default 1000).
+    pub total_tables: u32,
+    /// The most pages a memory may have, initially or by growing (default 65536, i.e. 4 GiB).
+    pub max_memory_pages: u64,
+    /// The most elements a table may have, initially or by growing (default 100,000).
+    pub max_table_elements: u32,
+    /// The largest VMContext a module may need, in bytes (default 1 MiB).
+    pub max_vmctx_size: size_t,
+    /// Slots whose used part is at most this many bytes are reset by writing zeros, keeping their
+    /// pages resident, instead of with `madvise` (default 64 KiB).
+    pub keep_resident_bytes: size_t,
+}
+
+/// Shorthand for `struct spry_pooling_config`.
+pub type spry_pooling_config_t = spry_pooling_config;
+
+impl From<&spry_pooling_config> for PoolingConfig {
+    fn from(c: &spry_pooling_config) -> Self {
+        PoolingConfig {
+            total_instances: c.total_instances,
+            total_memories: c.total_memories,
+            total_tables: c.total_tables,
+            max_memory_pages: c.max_memory_pages,
+            max_table_elements: c.max_table_elements,
+            max_vmctx_size: c.max_vmctx_size,
+            keep_resident_bytes: c.keep_resident_bytes,
+        }
+    }
+}
+
+/// Writes the default pooling limits to `*out`. NULL `out` is ignored.
+///
+/// # Safety
+///
+/// `out` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn spry_pooling_config_default(out: *mut spry_pooling_config_t) {
+    guard_or((), || {
+        let d = PoolingConfig::default();
+        let c = spry_pooling_config {
+            total_instances: d.total_instances,
+            total_memories: d.total_memories,
+            total_tables: d.total_tables,
+            max_memory_pages: d.max_memory_pages,
+            max_table_elements: d.max_table_elements,
+            max_vmctx_size: d.max_vmctx_size,
+            keep_resident_bytes: d.keep_resident_bytes,
+        };
+        // SAFETY: per the contract.
+        unsafe { args::write_opt(out, c) };
+        Ok(())
+    })
+}
+
+/// Selects the pooling instance allocator with the limits in `*pooling` (copied), or, if `pooling`
+/// is NULL, on-demand allocation (the default). With pooling, `spry_engine_new` reserves fixed slots
+/// for instances, memories and tables once; an instantiation that finds them all in use fails with
+/// a "pool exhausted" error, which clears as soon as stores are deleted. A memory or table may not
+/// grow past the pool's limits (`memory.grow` returns -1). NULL `config` is ignored.
+///
+/// # Safety
+///
+/// `config` is NULL or a live configuration; `pooling` is NULL or points to a readable
+/// `spry_pooling_config_t`.
+#[no_mangle]
+pub unsafe extern "C" fn spry_config_pooling(config: *mut spry_config_t, pooling: *const spry_pooling_config_t) {
+    // SAFETY: per the contract.
+    let strategy = match unsafe { pooling.as_ref() } {
+        Some(p) => InstanceAllocationStrategy::Pooling(p.into()),
+        None => InstanceAllocationStrategy::OnDemand,
+    };
+    // SAFETY: per the contract.
+    unsafe {
+        update(config, |c| {
+            c.allocation_strategy(strategy);
         })
     }
 }

@@ -56,14 +56,136 @@ pub unsafe extern "C" fn spry_module_new(
         let wasm = unsafe { args::slice(wasm, len, "wasm") }?;
         anyhow::ensure!(!out.is_null(), "out is NULL");
         let module = Module::new(&engine.engine, wasm)?;
+        // SAFETY: per the contract.
+        unsafe { args::write_box(out, spry_module::new(module)) }
+    })
+}
+
+impl spry_module {
+    /// Wraps `module`, preparing the C views of its imports and exports.
+    fn new(module: Module) -> spry_module {
         let imports = module
             .imports()
             .map(|i| ImportStorage { module: i.module.into(), name: i.name.into(), ty: ExternTypeStorage::new(i.ty) })
             .collect();
         let exports =
             module.exports().map(|e| ExportStorage { name: e.name.into(), ty: ExternTypeStorage::new(e.ty) }).collect();
+        spry_module { module, imports, exports }
+    }
+}
+
+/// Writes the module's compiled form: an artifact that `spry_module_deserialize` loads without
+/// compiling, in an engine with the same code-shaping settings (guard pages, interrupts, Cranelift
+/// options, ...), of the same Spry version, on a CPU with the same features.
+///
+/// On success, returns NULL and writes a new byte array, owned by the caller, to `*out_bytes` and its
+/// length to `*out_len`; release it with `spry_bytes_delete(*out_bytes, *out_len)` (not `free`). On
+/// failure returns an error and writes nothing: NULL `module`, `out_bytes` or `out_len`.
+///
+/// # Safety
+///
+/// `module` is NULL or a live module; `out_bytes` and `out_len` are NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn spry_module_serialize(
+    module: *const spry_module_t,
+    out_bytes: *mut *mut u8,
+    out_len: *mut size_t,
+) -> *mut spry_error_t {
+    guard(|| {
         // SAFETY: per the contract.
-        unsafe { args::write_box(out, spry_module { module, imports, exports }) }
+        let module = unsafe { args::object(module, "module") }?;
+        anyhow::ensure!(!out_bytes.is_null(), "out_bytes is NULL");
+        anyhow::ensure!(!out_len.is_null(), "out_len is NULL");
+        let bytes = module.module.serialize()?.into_boxed_slice();
+        let len = bytes.len();
+        let ptr = Box::into_raw(bytes).cast::<u8>();
+        // SAFETY: per the contract; both are non-NULL.
+        unsafe {
+            out_bytes.write(ptr);
+            out_len.write(len);
+        }
+        Ok(())
+    })
+}
+
+/// Releases a byte array that Spry gave the caller (from `spry_module_serialize`), with the length
+/// it came with. NULL `bytes` is ignored.
+///
+/// # Safety
+///
+/// `bytes` is NULL or a byte array from `spry_module_serialize`, not yet released, and `len` is the
+/// length written with it.
+#[no_mangle]
+pub unsafe extern "C" fn spry_bytes_delete(bytes: *mut u8, len: size_t) {
+    // SAFETY: per the contract, `bytes` came from `Box::<[u8]>::into_raw` with this length.
+    unsafe { args::release(std::ptr::slice_from_raw_parts_mut(bytes, len)) }
+}
+
+/// Loads a module from `bytes` (`len` bytes, read during the call only), an artifact of
+/// `spry_module_serialize`, without compiling it.
+///
+/// On success, returns NULL and writes the new module, owned by the caller (release it with
+/// `spry_module_delete`), to `*out`. On failure returns an error and writes nothing: an artifact that
+/// is truncated, corrupt (a 64-bit checksum is checked) or was written by another Spry version, for
+/// other code-shaping engine settings or for another CPU; NULL `engine` or `out`, or NULL `bytes`
+/// with a nonzero `len`.
+///
+/// # Safety
+///
+/// The artifact's machine code runs as is: `bytes` must come from `spry_module_serialize` of a
+/// trusted Spry (for example, written and read back by the same application, from storage only it
+/// can write). The checks above catch accidents, not malice: a crafted artifact with a valid
+/// checksum can run arbitrary code. In addition, `engine` is NULL or a live engine; `bytes` is NULL
+/// or points to `len` readable bytes; `out` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn spry_module_deserialize(
+    engine: *const spry_engine_t,
+    bytes: *const u8,
+    len: size_t,
+    out: *mut *mut spry_module_t,
+) -> *mut spry_error_t {
+    guard(|| {
+        // SAFETY: per the contract.
+        let engine = unsafe { args::object(engine, "engine") }?;
+        // SAFETY: per the contract.
+        let bytes = unsafe { args::slice(bytes, len, "bytes") }?;
+        anyhow::ensure!(!out.is_null(), "out is NULL");
+        // SAFETY: the caller vouches for the artifact (see the contract).
+        let module = unsafe { Module::deserialize(&engine.engine, bytes) }?;
+        // SAFETY: per the contract.
+        unsafe { args::write_box(out, spry_module::new(module)) }
+    })
+}
+
+/// `spry_module_deserialize` of the contents of the file at `path` (`len` bytes of UTF-8, not
+/// NUL-terminated), which is mapped rather than read.
+///
+/// On success, returns NULL and writes the new module, owned by the caller, to `*out`. On failure
+/// returns an error and writes nothing: as for `spry_module_deserialize`, and also a file that
+/// cannot be opened, or a path that is NULL with a nonzero `len` or not valid UTF-8.
+///
+/// # Safety
+///
+/// As for `spry_module_deserialize`: the file must hold an artifact of `spry_module_serialize` of a
+/// trusted Spry and be writable only by trusted users; in addition it must not be modified while it
+/// loads. `path` is NULL or points to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn spry_module_deserialize_file(
+    engine: *const spry_engine_t,
+    path: *const c_char,
+    len: size_t,
+    out: *mut *mut spry_module_t,
+) -> *mut spry_error_t {
+    guard(|| {
+        // SAFETY: per the contract.
+        let engine = unsafe { args::object(engine, "engine") }?;
+        // SAFETY: per the contract.
+        let path = unsafe { args::string(path, len, "path") }?;
+        anyhow::ensure!(!out.is_null(), "out is NULL");
+        // SAFETY: the caller vouches for the file (see the contract).
+        let module = unsafe { Module::deserialize_file(&engine.engine, path) }?;
+        // SAFETY: per the contract.
+        unsafe { args::write_box(out, spry_module::new(module)) }
     })
 }
 
@@ -94,7 +216,8 @@ pub unsafe extern "C" fn spry_module_validate(
 ///
 /// # Safety
 ///
-/// `module` is NULL or a module from `spry_module_new`, not yet deleted.
+/// `module` is NULL or a module from `spry_module_new` or `spry_module_deserialize*`, not yet
+/// deleted.
 #[no_mangle]
 pub unsafe extern "C" fn spry_module_delete(module: *mut spry_module_t) {
     // SAFETY: per the contract.

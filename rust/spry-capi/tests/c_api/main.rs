@@ -8,3 +8,4 @@ mod helpers;
 mod instance_pre;
 mod items;
 mod modules;
+mod serialize;
