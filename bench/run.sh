@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The one command of the benchmark:  ./run.sh [-quick] [-o results.tsv] [other flags, see -h]
+# It builds Spry's native library, makes or fetches the workloads (c) and (d) when missing (not
+# for -quick), points cgo at the wasmtime C headers inside the wasmtime-go module (whose
+# libwasmtime.a wasmtime-go itself links) and runs the side-by-side measurement.
+set -euo pipefail
+cd "$(dirname "$0")"
+(cd .. && cargo build --release -p spry-capi >&2)
+quick=0
+for a in "$@"; do [ "$a" = -quick ] || [ "$a" = --quick ] && quick=1; done
+if [ $quick = 0 ]; then
+  [ -e workloads/c/program.wasm ] || ./workloads/build-c.sh >&2
+  [ -e workloads/ruby/ruby.wasm ] || ./workloads/fetch-ruby.sh >&2
+fi
+go mod download github.com/bytecodealliance/wasmtime-go/v39
+WT="$(go list -m -f '{{.Dir}}' github.com/bytecodealliance/wasmtime-go/v39)"
+export CGO_ENABLED=1
+export CGO_CFLAGS="${CGO_CFLAGS:-} -I$WT/build/include"
+# libspry_capi.a and libwasmtime.a are both Rust static libraries: each carries its own copy of
+# rust_eh_personality (every other Rust std symbol has a per-build mangled name).
+export CGO_LDFLAGS="${CGO_LDFLAGS:-} -Wl,--allow-multiple-definition"
+go build -o ./spry-bench .
+exec ./spry-bench "$@"
