@@ -17,10 +17,8 @@ import (
 // concurrent use; close it when no longer needed (modules and stores made from it keep what they
 // need of it alive).
 type Engine struct {
-	life    sharedLife
-	ptr     *C.spry_engine_t
-	cfg     Config
-	cleanup runtime.Cleanup
+	native shared[*C.spry_engine_t]
+	cfg    Config
 
 	flushOnce sync.Once
 	flush     *Module // an empty module, to clear a stale interrupt request (see interrupt.go)
@@ -88,11 +86,8 @@ func NewEngine(cfg *Config) (*Engine, error) {
 	if err := takeError(C.spry_engine_new(cc, &ptr)); err != nil {
 		return nil, err
 	}
-	e := &Engine{ptr: ptr, cfg: c}
-	e.cleanup = runtime.AddCleanup(e, func(p *C.spry_engine_t) {
-		reportLeak("Engine")
-		C.spry_engine_delete(p)
-	}, ptr)
+	e := &Engine{cfg: c}
+	initShared(e, &e.native, ptr, "engine", "Engine", func(p *C.spry_engine_t) { C.spry_engine_delete(p) })
 	return e, nil
 }
 
@@ -127,30 +122,19 @@ func DefaultPoolingConfig() PoolingConfig {
 
 // acquire returns the native engine for one use, to be followed by release; it fails after Close.
 func (e *Engine) acquire() (*C.spry_engine_t, error) {
-	maybeGC()
-	if e == nil || !e.life.acquire() {
-		return nil, fmt.Errorf("%w: engine", ErrClosed)
+	if e == nil {
+		return nil, closedError("engine")
 	}
-	return e.ptr, nil
+	return e.native.acquire()
 }
 
-func (e *Engine) release() {
-	if e.life.release() {
-		e.free()
-	}
-}
-
-func (e *Engine) free() {
-	e.cleanup.Stop()
-	C.spry_engine_delete(e.ptr)
-	e.ptr = nil
-}
+func (e *Engine) release() { e.native.release() }
 
 // Close releases the engine. Modules and stores made from it stay usable; new ones cannot be
 // made. Close is idempotent and always returns nil.
 func (e *Engine) Close() error {
-	if e != nil && e.life.close() {
-		e.free()
+	if e != nil {
+		e.native.close()
 	}
 	return nil
 }

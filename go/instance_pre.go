@@ -10,8 +10,6 @@ import "C"
 import (
 	"context"
 	"errors"
-	"fmt"
-	"runtime"
 )
 
 // InstancePre is a module whose imports a Linker has resolved and type-checked once, ready to be
@@ -23,9 +21,7 @@ import (
 // An InstancePre is safe for concurrent use: instantiations run in parallel (in different stores).
 // It does not depend on the Linker or the Module it was made from, which may be closed.
 type InstancePre struct {
-	life    sharedLife
-	ptr     *C.spry_instance_pre_t
-	cleanup runtime.Cleanup
+	native shared[*C.spry_instance_pre_t]
 }
 
 // InstantiatePre resolves module's imports by name in the linker and type-checks them, once, for
@@ -51,41 +47,28 @@ func (l *Linker) InstantiatePre(module *Module) (*InstancePre, error) {
 	if ptr == nil {
 		return nil, errors.New("spry: cannot create an instance pre")
 	}
-	pre := &InstancePre{ptr: ptr}
-	pre.cleanup = runtime.AddCleanup(pre, func(p *C.spry_instance_pre_t) {
-		reportLeak("InstancePre")
+	pre := &InstancePre{}
+	initShared(pre, &pre.native, ptr, "instance pre", "InstancePre", func(p *C.spry_instance_pre_t) {
 		C.spry_instance_pre_delete(p)
-	}, ptr)
+	})
 	return pre, nil
 }
 
-// acquire returns the native instance pre for one use, to be followed by release; it fails after
-// Close.
+// acquire returns the native instance pre for one use, to be followed by release; it fails after Close.
 func (p *InstancePre) acquire() (*C.spry_instance_pre_t, error) {
-	maybeGC()
-	if p == nil || !p.life.acquire() {
-		return nil, fmt.Errorf("%w: instance pre", ErrClosed)
+	if p == nil {
+		return nil, closedError("instance pre")
 	}
-	return p.ptr, nil
+	return p.native.acquire()
 }
 
-func (p *InstancePre) release() {
-	if p.life.release() {
-		p.free()
-	}
-}
-
-func (p *InstancePre) free() {
-	p.cleanup.Stop()
-	C.spry_instance_pre_delete(p.ptr)
-	p.ptr = nil
-}
+func (p *InstancePre) release() { p.native.release() }
 
 // Close releases the instance pre. Instances made from it are unaffected. Close is idempotent and
 // always returns nil.
 func (p *InstancePre) Close() error {
-	if p != nil && p.life.close() {
-		p.free()
+	if p != nil {
+		p.native.close()
 	}
 	return nil
 }

@@ -2,7 +2,11 @@
 
 package spry
 
-import "sync/atomic"
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+)
 
 // sharedLife guards the native pointer of an object that many goroutines may use at once (Engine,
 // Module, Linker) against a concurrent Close: each use holds a reference for the duration of its C
@@ -50,3 +54,66 @@ func (l *sharedLife) close() bool {
 
 // closed reports whether Close was called.
 func (l *sharedLife) closed() bool { return l.state.Load()&closedBit != 0 }
+
+// shared owns the native object of an Engine, Module, Linker or InstancePre: a sharedLife, the
+// native pointer P (a *C.spry_x_t: cgo's opaque types cannot be type arguments themselves), and the
+// cleanup that frees the pointer if Close is never called.
+type shared[P any] struct {
+	life    sharedLife
+	ptr     P
+	name    string  // for ErrClosed messages
+	del     func(P) // frees the native object
+	cleanup runtime.Cleanup
+}
+
+// initShared makes s own ptr on behalf of owner: del frees it on Close, after the last use, or, as
+// a safety net, by a cleanup once owner is unreachable (reported as a leak of kind leak, unless
+// leak is "").
+func initShared[O, P any](owner *O, s *shared[P], ptr P, name, leak string, del func(P)) {
+	s.ptr, s.name, s.del = ptr, name, del
+	s.cleanup = runtime.AddCleanup(owner, func(p P) {
+		if leak != "" {
+			reportLeak(leak)
+		}
+		del(p)
+	}, ptr)
+}
+
+// acquire returns the native object for one use, to be followed by release; it fails after Close.
+func (s *shared[P]) acquire() (P, error) {
+	maybeGC()
+	if s.del == nil || !s.life.acquire() { // a zero-value object has nothing to use
+		var none P
+		return none, closedError(s.name)
+	}
+	return s.ptr, nil
+}
+
+// release ends a use begun by acquire.
+func (s *shared[P]) release() {
+	if s.life.release() {
+		s.free()
+	}
+}
+
+// close is Close: idempotent; the native object is freed now or after its last use.
+func (s *shared[P]) close() {
+	if s.life.close() {
+		s.free()
+	}
+}
+
+func (s *shared[P]) free() {
+	if s.del == nil {
+		return // a zero-value object: nothing was allocated
+	}
+	s.cleanup.Stop()
+	s.del(s.ptr)
+	var none P
+	s.ptr = none
+}
+
+// closedError is the error of using a closed (or nil) object of the named kind.
+func closedError(name string) error {
+	return fmt.Errorf("%w: %s", ErrClosed, name)
+}

@@ -23,11 +23,9 @@ import (
 // definition waits for the instantiations in progress. A start function must not define into the
 // Linker that is instantiating its module.
 type Linker struct {
-	life    sharedLife
-	mu      sync.RWMutex // definitions exclusive, instantiations shared (the C linker is not thread-safe for definitions)
-	ptr     *C.spry_linker_t
-	engine  *Engine
-	cleanup runtime.Cleanup
+	native shared[*C.spry_linker_t]
+	mu     sync.RWMutex // definitions exclusive, instantiations shared (the C linker is not thread-safe for definitions)
+	engine *Engine
 }
 
 // NewLinker returns an empty linker for modules and stores of engine.
@@ -41,40 +39,26 @@ func NewLinker(engine *Engine) (*Linker, error) {
 	if ptr == nil {
 		return nil, errors.New("spry: cannot create a linker")
 	}
-	l := &Linker{ptr: ptr, engine: engine}
-	l.cleanup = runtime.AddCleanup(l, func(p *C.spry_linker_t) {
-		reportLeak("Linker")
-		C.spry_linker_delete(p)
-	}, ptr)
+	l := &Linker{engine: engine}
+	initShared(l, &l.native, ptr, "linker", "Linker", func(p *C.spry_linker_t) { C.spry_linker_delete(p) })
 	return l, nil
 }
 
 // acquire returns the native linker for one use, to be followed by release; it fails after Close.
 func (l *Linker) acquire() (*C.spry_linker_t, error) {
-	maybeGC()
-	if l == nil || !l.life.acquire() {
-		return nil, fmt.Errorf("%w: linker", ErrClosed)
+	if l == nil {
+		return nil, closedError("linker")
 	}
-	return l.ptr, nil
+	return l.native.acquire()
 }
 
-func (l *Linker) release() {
-	if l.life.release() {
-		l.free()
-	}
-}
-
-func (l *Linker) free() {
-	l.cleanup.Stop()
-	C.spry_linker_delete(l.ptr)
-	l.ptr = nil
-}
+func (l *Linker) release() { l.native.release() }
 
 // Close releases the linker. Instances made with it are unaffected; host functions defined in it
 // are released once no store uses them. Close is idempotent and always returns nil.
 func (l *Linker) Close() error {
-	if l != nil && l.life.close() {
-		l.free()
+	if l != nil {
+		l.native.close()
 	}
 	return nil
 }

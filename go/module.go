@@ -8,7 +8,6 @@ package spry
 import "C"
 
 import (
-	"fmt"
 	"runtime"
 	"unsafe"
 )
@@ -16,10 +15,8 @@ import (
 // Module is a compiled WebAssembly module, ready to be instantiated in any store of its engine.
 // A Module is safe for concurrent use.
 type Module struct {
-	life    sharedLife
-	ptr     *C.spry_module_t
-	engine  *Engine
-	cleanup runtime.Cleanup
+	native shared[*C.spry_module_t]
+	engine *Engine
 
 	name    string
 	imports []ImportType
@@ -53,14 +50,9 @@ func newModule(engine *Engine, kind string, create func(*C.spry_engine_t, **C.sp
 	if err := create(e, &ptr); err != nil {
 		return nil, err
 	}
-	m := &Module{ptr: ptr, engine: engine}
+	m := &Module{engine: engine}
+	initShared(m, &m.native, ptr, "module", kind, func(p *C.spry_module_t) { C.spry_module_delete(p) })
 	m.describe()
-	m.cleanup = runtime.AddCleanup(m, func(p *C.spry_module_t) {
-		if kind != "" {
-			reportLeak(kind)
-		}
-		C.spry_module_delete(p)
-	}, ptr)
 	return m, nil
 }
 
@@ -130,12 +122,12 @@ func Validate(engine *Engine, wasm []byte) error {
 func (m *Module) describe() {
 	var p *C.char
 	var n C.size_t
-	if C.spry_module_name(m.ptr, &p, &n) {
+	if C.spry_module_name(m.native.ptr, &p, &n) {
 		m.name = goString(p, n)
 	}
 	var it C.spry_importtype_t
-	for i := C.size_t(0); i < C.spry_module_imports_len(m.ptr); i++ {
-		if !C.spry_module_import(m.ptr, i, &it) {
+	for i := C.size_t(0); i < C.spry_module_imports_len(m.native.ptr); i++ {
+		if !C.spry_module_import(m.native.ptr, i, &it) {
 			break
 		}
 		m.imports = append(m.imports, ImportType{
@@ -145,8 +137,8 @@ func (m *Module) describe() {
 		})
 	}
 	var et C.spry_exporttype_t
-	for i := C.size_t(0); i < C.spry_module_exports_len(m.ptr); i++ {
-		if !C.spry_module_export(m.ptr, i, &et) {
+	for i := C.size_t(0); i < C.spry_module_exports_len(m.native.ptr); i++ {
+		if !C.spry_module_export(m.native.ptr, i, &et) {
 			break
 		}
 		m.exports = append(m.exports, ExportType{
@@ -190,30 +182,19 @@ func (m *Module) Engine() *Engine {
 
 // acquire returns the native module for one use, to be followed by release; it fails after Close.
 func (m *Module) acquire() (*C.spry_module_t, error) {
-	maybeGC()
-	if m == nil || !m.life.acquire() {
-		return nil, fmt.Errorf("%w: module", ErrClosed)
+	if m == nil {
+		return nil, closedError("module")
 	}
-	return m.ptr, nil
+	return m.native.acquire()
 }
 
-func (m *Module) release() {
-	if m.life.release() {
-		m.free()
-	}
-}
-
-func (m *Module) free() {
-	m.cleanup.Stop()
-	C.spry_module_delete(m.ptr)
-	m.ptr = nil
-}
+func (m *Module) release() { m.native.release() }
 
 // Close releases the compiled module. Instances made from it stay usable. Close is idempotent and
 // always returns nil.
 func (m *Module) Close() error {
-	if m != nil && m.life.close() {
-		m.free()
+	if m != nil {
+		m.native.close()
 	}
 	return nil
 }
