@@ -62,6 +62,7 @@ var (
 	only     = flag.String("runtimes", "", "comma-separated runtimes to run (default all)")
 	wlFlag   = flag.String("workloads", "", "comma-separated workloads to run (default a,b,c,d; -quick: a,b)")
 	liveN    = flag.Int("live", 10000, "live instances for the resident-memory figure")
+	cycleFor = flag.Duration("cycle", 0, "for profiling (perf record): only run the new store + instantiate + close cycle, for this long per runtime and workload, and print its time")
 	target   time.Duration
 	results  []result
 	progress = os.Stderr
@@ -180,6 +181,14 @@ func runOne(rd runnerDef, w *Workload) error {
 	}
 	defer r.Close()
 
+	if *cycleFor > 0 {
+		mod, err := r.Compile(w)
+		if err != nil {
+			return fmt.Errorf("compile: %w", err)
+		}
+		defer mod.Close()
+		return cycleOnly(rd, w, mod)
+	}
 	// Compile time.
 	var mod Module
 	d, err := measure(func() error {
@@ -283,6 +292,26 @@ func runOne(rd runnerDef, w *Workload) error {
 			record(rd, w, "call host roundtrip", float64(d), "ns")
 		}
 	}
+	return nil
+}
+
+// cycleOnly runs new store + instantiate + close for *cycleFor and records its time (-cycle).
+func cycleOnly(rd runnerDef, w *Workload, mod Module) error {
+	if err := mod.Prepare(); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	n, start := 0, time.Now()
+	for time.Since(start) < *cycleFor {
+		for i := 0; i < 1000; i++ {
+			inst, err := mod.Instantiate(false)
+			if err != nil {
+				return err
+			}
+			inst.Close()
+		}
+		n += 1000
+	}
+	record(rd, w, "instantiate", us(time.Since(start)/time.Duration(n)), "µs")
 	return nil
 }
 

@@ -29,19 +29,48 @@ pub struct Func {
 /// A host function's raw body: reads arguments from the slots and writes results back.
 pub(crate) type RawHostFn = dyn Fn(Caller<'_>, &mut [u64]) -> Result<()> + Send + Sync;
 
-/// A host function, independent of any store (linkers hold these).
+/// A host function, independent of any store (linkers and `InstancePre`s hold these). Its context
+/// (what its `VMFuncRef::vmctx` points to) is made once, with it, and serves every store: the host
+/// call finds the store through its caller ([`store_of_caller`]), so using a host function in a
+/// store creates nothing.
 pub(crate) struct HostFunc {
     pub ty: FuncType,
-    pub type_id: u32,
-    pub trampolines: Arc<Trampolines>,
+    /// Keeps the code the context points to alive.
+    _trampolines: Arc<Trampolines>,
     pub body: Box<RawHostFn>,
+    /// Boxed: its `func_ref.vmctx` points to itself. Its `host` points to this `HostFunc`, which lives
+    /// in an `Arc` and so never moves.
+    ctx: Box<VMHostFuncContext>,
 }
+
+// SAFETY: the context's raw pointers point into the `HostFunc` itself and into immutable code; the
+// context is never written after construction. The body is `Send + Sync`.
+unsafe impl Send for HostFunc {}
+// SAFETY: as above.
+unsafe impl Sync for HostFunc {}
 
 impl HostFunc {
     /// A host function over raw slots.
-    pub(crate) fn new_raw(engine: &crate::Engine, ty: FuncType, body: Box<RawHostFn>) -> Result<HostFunc> {
+    pub(crate) fn new_raw(engine: &crate::Engine, ty: FuncType, body: Box<RawHostFn>) -> Result<Arc<HostFunc>> {
         let trampolines = engine.trampolines(std::slice::from_ref(&ty))?.remove(0);
-        Ok(HostFunc { type_id: engine.type_id(&ty), ty, trampolines, body })
+        let type_id = engine.type_id(&ty);
+        Ok(Arc::new_cyclic(|this: &std::sync::Weak<HostFunc>| {
+            let mut ctx = Box::new(VMHostFuncContext {
+                magic: VMHOST_MAGIC,
+                host_call: host_call_shim,
+                func_ref: VMFuncRef {
+                    wasm_call: trampolines.host,
+                    vmctx: std::ptr::null_mut(),
+                    type_index: type_id,
+                    array_call: trampolines.entry,
+                },
+                // The address the `Arc` will hold the `HostFunc` at (valid once it is built).
+                host: this.as_ptr().cast(),
+            });
+            let vmctx: *mut VMHostFuncContext = &mut *ctx;
+            ctx.func_ref.vmctx = vmctx.cast();
+            HostFunc { ty, _trampolines: trampolines, body, ctx }
+        }))
     }
 
     /// A host function over [`Val`]s.
@@ -49,7 +78,7 @@ impl HostFunc {
         engine: &crate::Engine,
         ty: FuncType,
         f: impl Fn(Caller<'_>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
-    ) -> Result<HostFunc> {
+    ) -> Result<Arc<HostFunc>> {
         let ty2 = ty.clone();
         let body = move |mut caller: Caller<'_>, slots: &mut [u64]| -> Result<()> {
             let params: Vec<Val> =
@@ -66,63 +95,53 @@ impl HostFunc {
         };
         HostFunc::new_raw(engine, ty, Box::new(body))
     }
-}
 
-/// The store-specific context of a host function: what its `VMFuncRef::vmctx` points to.
-#[repr(C)]
-pub(crate) struct HostFuncContext {
-    vm: VMHostFuncContext,
-    pub host: Arc<HostFunc>,
-    store: *mut StoreInner,
-}
-
-impl HostFuncContext {
-    pub(crate) fn new(host: Arc<HostFunc>, store: *mut StoreInner, store_ctx: *mut VMStoreContext) -> Box<Self> {
-        let mut ctx = Box::new(HostFuncContext {
-            vm: VMHostFuncContext {
-                magic: VMHOST_MAGIC,
-                host_call: host_call_shim,
-                func_ref: VMFuncRef {
-                    wasm_call: host.trampolines.host,
-                    vmctx: std::ptr::null_mut(),
-                    type_index: host.type_id,
-                    array_call: host.trampolines.entry,
-                },
-                store_ctx,
-                host: std::ptr::null(),
-            },
-            host,
-            store,
-        });
-        let this: *mut HostFuncContext = &mut *ctx;
-        ctx.vm.func_ref.vmctx = this.cast();
-        ctx.vm.host = this.cast();
-        ctx
-    }
-
+    /// The function's reference, the same in every store.
     pub(crate) fn func_ref(&self) -> *const VMFuncRef {
-        &self.vm.func_ref
+        &self.ctx.func_ref
+    }
+}
+
+/// The store a host function runs in, from the caller VMContext its trampoline was given: an
+/// instance's (called from Wasm) or a store's [`VMStoreCaller`] (called by the host).
+///
+/// # Safety
+/// `caller` is the VMContext of a live instance or a live store's `VMStoreCaller`.
+unsafe fn store_of_caller(caller: *mut VMContext) -> *mut StoreInner {
+    // SAFETY: both kinds of block start with their magic word.
+    match unsafe { *caller.cast::<u32>() } {
+        // SAFETY: an instance VMContext, checked by its magic.
+        VMCONTEXT_MAGIC => unsafe { VmInstance::from_vmctx(caller).store.cast() },
+        // SAFETY: a store caller block, checked by its magic.
+        VMSTORE_CALLER_MAGIC => unsafe { (*caller.cast::<VMStoreCaller>()).store.cast() },
+        magic => {
+            // Compiled code and `invoke` pass nothing else: a broken invariant, not bad input.
+            eprintln!("spry: host function called with an unknown caller context (magic {magic:#x})");
+            std::process::abort()
+        }
     }
 }
 
 /// Called by wasm-to-host trampolines: runs the host function, reporting failure as a trap.
 ///
 /// # Safety
-/// `vmctx` is a live [`HostFuncContext`]; `values` points to `len` slots.
+/// `vmctx` is the live context of a [`HostFunc`]; `caller` is as [`store_of_caller`] requires;
+/// `values` points to `len` slots.
 unsafe extern "C" fn host_call_shim(
     vmctx: *mut VMContext,
     caller: *mut VMContext,
     values: *mut u64,
     len: usize,
 ) -> u32 {
-    // SAFETY: per the contract; the context is owned by its store, which outlives the call.
-    let ctx = unsafe { &*vmctx.cast::<HostFuncContext>() };
+    // SAFETY: per the contract; the host function is kept alive by the store or instance that
+    // imported it, which outlives the call.
+    let host = unsafe { &*(*vmctx.cast::<VMHostFuncContext>()).host.cast::<HostFunc>() };
     // SAFETY: per the contract.
     let slots = unsafe { std::slice::from_raw_parts_mut(values, len) };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: the store is alive and, while Wasm runs, only reached through raw pointers.
-        let store = unsafe { &mut *ctx.store };
-        (ctx.host.body)(Caller { store, caller }, slots)
+        let store = unsafe { &mut *store_of_caller(caller) };
+        (host.body)(Caller { store, caller }, slots)
     }));
     match result {
         Ok(Ok(())) => 0,
@@ -183,7 +202,7 @@ impl Func {
     ) -> Result<Func> {
         let store = store.as_context_mut().0;
         let host = HostFunc::new_typed(&store.engine, ty, f)?;
-        Ok(store.push_host_func(Arc::new(host)))
+        Ok(store.host_func(&host))
     }
 
     /// A host function of type `ty` over raw 64-bit slots (arguments in, results out; see
@@ -198,7 +217,7 @@ impl Func {
     ) -> Result<Func> {
         let store = store.as_context_mut().0;
         let host = HostFunc::new_raw(&store.engine, ty, Box::new(f))?;
-        Ok(store.push_host_func(Arc::new(host)))
+        Ok(store.host_func(&host))
     }
 
     /// The function's type.
@@ -273,6 +292,7 @@ impl Func {
 /// `func_ref` is a live function of `store`; `slots` holds its arguments and has room for its results.
 pub(crate) unsafe fn invoke(store: &mut StoreInner, func_ref: *const VMFuncRef, slots: *mut u64) -> Result<()> {
     let vm = store.vm_ptr();
+    let caller = store.caller_ptr();
     let max_stack = store.engine.inner.config.max_wasm_stack;
     // SAFETY: `vm` is the store's context; only raw pointers are used while Wasm runs.
     let outermost = unsafe { *(*vm).stack_limit.get() == 0 };
@@ -280,7 +300,7 @@ pub(crate) unsafe fn invoke(store: &mut StoreInner, func_ref: *const VMFuncRef, 
     let result = unsafe {
         catch_traps(vm, max_stack, || {
             let f = &*func_ref;
-            (f.array_call)(f.vmctx, f.vmctx, f.wasm_call, slots)
+            (f.array_call)(f.vmctx, caller, f.wasm_call, slots)
         })
     };
     if outermost {

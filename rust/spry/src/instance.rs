@@ -185,20 +185,31 @@ impl Instance {
 
     /// Instantiates with type-checked imports.
     pub(crate) fn instantiate(store: &mut StoreInner, module: &Module, items: &[Extern]) -> Result<Instance> {
+        let (mut funcs, mut tables, mut memories, mut globals) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for item in items {
+            match item {
+                Extern::Func(f) => funcs.push(store.func_data(*f)?.func_ref),
+                Extern::Table(t) => tables.push(t.vm(store)?),
+                Extern::Memory(m) => memories.push(m.vm(store)?),
+                Extern::Global(g) => globals.push(g.data(store)?.def),
+            }
+        }
+        let imports = Imports { funcs: &funcs, tables: &tables, memories: &memories, globals: &globals, keep: None };
+        Instance::instantiate_resolved(store, module, imports)
+    }
+
+    /// Instantiates with resolved, type-checked imports, which the store or `imports.keep` keeps
+    /// alive.
+    pub(crate) fn instantiate_resolved(
+        store: &mut StoreInner,
+        module: &Module,
+        imports: Imports<'_>,
+    ) -> Result<Instance> {
         if !module.engine().same(&store.engine) {
             bail!("module and store belong to different engines");
         }
-        let mut imports = Imports::default();
-        for item in items {
-            match item {
-                Extern::Func(f) => imports.funcs.push(store.func_data(*f)?.func_ref),
-                Extern::Table(t) => imports.tables.push(t.vm(store)?),
-                Extern::Memory(m) => imports.memories.push(m.vm(store)?),
-                Extern::Global(g) => imports.globals.push(g.data(store)?.def),
-            }
-        }
         let store_ptr: *mut StoreInner = store;
-        let handle = InstanceHandle::new(module, store_ptr.cast(), store.vm_ptr(), &imports)?;
+        let handle = InstanceHandle::new(module, store_ptr.cast(), store.vm_ptr(), imports)?;
         store.instances.push(handle);
         let index = store.instances.len() as u32 - 1;
         let handle = &store.instances[index as usize];

@@ -3,34 +3,46 @@
 
 use crate::engine::Engine;
 use crate::func::HostFunc;
-use crate::instance::{Extern, Instance};
-use crate::linker::host_func_in;
+use crate::instance::Instance;
 use crate::module::Module;
 use crate::store::AsContextMut;
+use crate::vm::instance::Imports;
+use crate::vm::vmcontext::VMFuncRef;
 use anyhow::{bail, Result};
 use std::sync::Arc;
 
-/// A store's functions for the imports of an [`InstancePre`], with the block they were made from
-/// (which keeps its address from being reused while the store caches them).
-pub(crate) type PreImports = (Arc<[Arc<HostFunc>]>, Arc<[Extern]>);
+/// The resolved imports of an `InstancePre`, shared by all its instances: the host functions and
+/// their references, in the module's import order, ready to be written into a VMContext.
+struct SharedImports {
+    /// Keeps the host functions (and so their contexts, which `refs` point into) alive.
+    _funcs: Box<[Arc<HostFunc>]>,
+    refs: Box<[*const VMFuncRef]>,
+}
+
+// SAFETY: `refs` point into the host functions `_funcs` owns, which are `Send + Sync` and never
+// written after construction.
+unsafe impl Send for SharedImports {}
+// SAFETY: as above.
+unsafe impl Sync for SharedImports {}
 
 /// A module with its imports resolved and type-checked (see [`crate::Linker::instantiate_pre`]).
 ///
-/// Its imports are host functions, independent of any store, held in one shared block. Instantiating
-/// does not look names up or check types again: it creates the host functions in the store (once
-/// per store, shared with the linker's own cache), then instantiates. Cheap to clone; `Send` and
-/// `Sync`, so one `InstancePre` can serve many threads at once.
+/// Its imports are host functions, which belong to no store, held in one shared block. Instantiating
+/// does not look names up, check types, or create anything in the store for them: each instance takes
+/// one reference to the block (one atomic increment) and copies the function references into its
+/// VMContext. Cheap to clone; `Send` and `Sync`, so one `InstancePre` can serve many threads at once.
 #[derive(Clone)]
 pub struct InstancePre {
     engine: Engine,
     module: Module,
-    /// The resolved imports, in the module's import order (all imports are functions).
-    funcs: Arc<[Arc<HostFunc>]>,
+    imports: Arc<SharedImports>,
 }
 
 impl InstancePre {
-    pub(crate) fn new(engine: &Engine, module: &Module, funcs: Arc<[Arc<HostFunc>]>) -> InstancePre {
-        InstancePre { engine: engine.clone(), module: module.clone(), funcs }
+    pub(crate) fn new(engine: &Engine, module: &Module, funcs: Vec<Arc<HostFunc>>) -> InstancePre {
+        let refs = funcs.iter().map(|h| h.func_ref()).collect();
+        let imports = Arc::new(SharedImports { _funcs: funcs.into(), refs });
+        InstancePre { engine: engine.clone(), module: module.clone(), imports }
     }
 
     /// The module.
@@ -48,19 +60,9 @@ impl InstancePre {
         if !self.engine.same(&store.engine) {
             bail!("instance pre and store belong to different engines");
         }
-        if self.funcs.is_empty() {
-            return Instance::instantiate(store, &self.module, &[]);
-        }
-        // The store's functions for this block: one lookup per instance, one atomic increment.
-        let key = Arc::as_ptr(&self.funcs) as *const () as usize;
-        let items: Arc<[Extern]> = match store.pre_imports.get(&key) {
-            Some((_, items)) => items.clone(),
-            None => {
-                let items: Arc<[Extern]> = self.funcs.iter().map(|h| Extern::Func(host_func_in(store, h))).collect();
-                store.pre_imports.insert(key, (self.funcs.clone(), items.clone()));
-                items
-            }
-        };
-        Instance::instantiate(store, &self.module, &items)
+        let keep =
+            (!self.imports.refs.is_empty()).then(|| self.imports.clone() as Arc<dyn std::any::Any + Send + Sync>);
+        let imports = Imports { funcs: &self.imports.refs, keep, ..Imports::default() };
+        Instance::instantiate_resolved(store, &self.module, imports)
     }
 }

@@ -2,7 +2,7 @@
 //! store) and from items of a store (other instances' exports, host memories, tables, globals).
 
 use crate::engine::Engine;
-use crate::func::{Caller, Func, HostFunc};
+use crate::func::{Caller, HostFunc};
 use crate::instance::{check_import, Extern, Instance};
 use crate::instance_pre::InstancePre;
 use crate::module::Module;
@@ -63,7 +63,7 @@ impl Linker {
         f: impl Fn(Caller<'_>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
         let host = HostFunc::new_typed(&self.engine, ty, f)?;
-        self.insert(module, name, Definition::HostFunc(Arc::new(host)))
+        self.insert(module, name, Definition::HostFunc(host))
     }
 
     /// Defines a host function over raw 64-bit slots: the fastest form (see
@@ -79,7 +79,7 @@ impl Linker {
         f: impl Fn(Caller<'_>, &mut [u64]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
         let host = HostFunc::new_raw(&self.engine, ty, Box::new(f))?;
-        self.insert(module, name, Definition::HostFunc(Arc::new(host)))
+        self.insert(module, name, Definition::HostFunc(host))
     }
 
     /// Defines every export of `instance` under `module`.
@@ -100,7 +100,7 @@ impl Linker {
     fn resolve(&self, store: &mut StoreInner, module: &str, name: &str) -> Option<Extern> {
         match self.defs.get(&(module.to_string(), name.to_string()))? {
             Definition::Extern(e) => Some(*e),
-            Definition::HostFunc(h) => Some(Extern::Func(host_func_in(store, h))),
+            Definition::HostFunc(h) => Some(Extern::Func(store.host_func(h))),
         }
     }
 
@@ -137,7 +137,7 @@ impl Linker {
             }
             funcs.push(host.clone());
         }
-        Ok(InstancePre::new(&self.engine, module, funcs.into()))
+        Ok(InstancePre::new(&self.engine, module, funcs))
     }
 
     /// Resolves `module`'s imports and instantiates it in `store`.
@@ -160,16 +160,4 @@ impl Linker {
         }
         Instance::instantiate(store, module, &items)
     }
-}
-
-/// The function of `store` that calls `host`: created on first use, then cached by `Arc` address
-/// (the store keeps the `Arc`, so the address is not reused while the entry exists).
-pub(crate) fn host_func_in(store: &mut StoreInner, host: &Arc<HostFunc>) -> Func {
-    let key = Arc::as_ptr(host) as usize;
-    if let Some(f) = store.linker_funcs.get(&key) {
-        return *f;
-    }
-    let f = store.push_host_func(host.clone());
-    store.linker_funcs.insert(key, f);
-    f
 }

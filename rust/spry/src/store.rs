@@ -3,8 +3,7 @@
 //! name their store; using one with another store is an error.
 
 use crate::engine::Engine;
-use crate::func::{Caller, Func, HostFunc, HostFuncContext};
-use crate::instance_pre::PreImports;
+use crate::func::{Caller, Func, HostFunc};
 use crate::types::{FuncType, GlobalType};
 use crate::vm::instance::InstanceHandle;
 use crate::vm::memory::LinearMemory;
@@ -50,13 +49,10 @@ pub struct StoreInner {
     host_tables: Vec<(Box<VmTable>, Box<VMTableDefinition>)>,
     #[allow(clippy::vec_box)]
     host_globals: Vec<Box<VMGlobalDefinition>>,
-    #[allow(clippy::vec_box)]
-    host_funcs: Vec<Box<HostFuncContext>>,
-    /// Host functions of linkers already instantiated in this store, by `Arc` address.
-    pub(crate) linker_funcs: HashMap<usize, Func>,
-    /// Imports of `InstancePre`s already instantiated in this store, by the address of their import
-    /// block (kept alive here, so the address is not reused while the entry exists).
-    pub(crate) pre_imports: HashMap<usize, PreImports>,
+    /// Host functions registered in this store (kept alive: the store's handles point into them).
+    host_funcs: Vec<Arc<HostFunc>>,
+    /// What the host passes as the caller when it calls a function (see [`VMStoreCaller`]).
+    caller: VMStoreCaller,
     pub(crate) externs: Vec<Box<dyn Any + Send + Sync>>,
     data: Option<Box<dyn Any + Send>>,
 }
@@ -76,7 +72,7 @@ unsafe impl Send for StoreInner {}
 impl Store {
     /// An empty store for modules of `engine`.
     pub fn new(engine: &Engine) -> Store {
-        Store {
+        let mut store = Store {
             inner: Box::new(StoreInner {
                 id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
                 engine: engine.clone(),
@@ -94,12 +90,14 @@ impl Store {
                 host_tables: Vec::new(),
                 host_globals: Vec::new(),
                 host_funcs: Vec::new(),
-                linker_funcs: HashMap::new(),
-                pre_imports: HashMap::new(),
+                caller: VMStoreCaller { magic: VMSTORE_CALLER_MAGIC, store: std::ptr::null_mut() },
                 externs: Vec::new(),
                 data: None,
             }),
-        }
+        };
+        let this: *mut StoreInner = &mut *store.inner;
+        store.inner.caller.store = this.cast();
+        store
     }
 
     /// The engine.
@@ -164,6 +162,11 @@ impl StoreInner {
         Arc::as_ptr(&self.vm).cast_mut()
     }
 
+    /// The caller VMContext for calls the host makes into this store.
+    pub(crate) fn caller_ptr(&self) -> *mut VMContext {
+        (&self.caller as *const VMStoreCaller).cast_mut().cast()
+    }
+
     pub(crate) fn check(&self, store: u64, what: &str) -> Result<()> {
         if store != self.id {
             bail!("{what} used with a store other than its own");
@@ -206,14 +209,15 @@ impl StoreInner {
         Func { store: self.id, index }
     }
 
-    /// Creates a function in this store that calls `host`.
-    pub(crate) fn push_host_func(&mut self, host: Arc<HostFunc>) -> Func {
-        let store: *mut StoreInner = self;
-        let ctx = HostFuncContext::new(host, store, self.vm_ptr());
-        let func_ref = ctx.func_ref();
-        let ty = Arc::new(ctx.host.ty.clone());
-        self.host_funcs.push(ctx);
-        self.push_func(func_ref, ty)
+    /// The handle of `host` in this store, registering it (and keeping it alive) on first use.
+    pub(crate) fn host_func(&mut self, host: &Arc<HostFunc>) -> Func {
+        let func_ref = host.func_ref();
+        if let Some(i) = self.func_ids.get(&(func_ref as usize)) {
+            // Registered before, or seen through an instance that imports it (and keeps it alive).
+            return Func { store: self.id, index: *i };
+        }
+        self.host_funcs.push(host.clone());
+        self.push_func(func_ref, Arc::new(host.ty.clone()))
     }
 
     pub(crate) fn memory_id(&mut self, mem: *mut LinearMemory) -> u32 {

@@ -189,3 +189,51 @@ fn a_pre_is_send_sync_and_shared_by_threads() {
     });
     assert_eq!(ticks.load(Ordering::SeqCst), 100);
 }
+
+/// A host function belongs to no store: one definition serves every store, and each call sees the
+/// store it runs in — called from Wasm through an `InstancePre`, through `Linker::instantiate`, through
+/// a table, or by the host directly — even after the linker and the pre are gone.
+#[test]
+fn one_host_function_sees_the_store_of_each_call() {
+    const WAT: &str = r#"(module
+        (import "env" "whoami" (func $who (result i32)))
+        (table (export "t") 1 funcref)
+        (elem (i32.const 0) $who)
+        (type $t (func (result i32)))
+        (func (export "direct") (result i32) (call $who))
+        (func (export "indirect") (result i32) (call_indirect (type $t) (i32.const 0)))
+        (export "who" (func $who)))"#;
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat::parse_str(WAT).unwrap()).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_new("env", "whoami", FuncType::new([], [ValType::I32]), |caller, _, out| {
+            out[0] = Val::I32(*caller.data::<i32>().expect("store data"));
+            Ok(())
+        })
+        .unwrap();
+    let pre = linker.instantiate_pre(&module).unwrap();
+    let mut stores: Vec<(Store, Instance, i32)> = Vec::new();
+    for id in 1..=4 {
+        let mut store = Store::new(&engine);
+        store.set_data(id);
+        let instance = if id % 2 == 0 {
+            pre.instantiate(&mut store).unwrap()
+        } else {
+            linker.instantiate(&mut store, &module).unwrap()
+        };
+        stores.push((store, instance, id));
+    }
+    drop((linker, pre));
+    for (store, instance, id) in &mut stores {
+        for name in ["direct", "indirect", "who"] {
+            assert_eq!(call_i32(store, *instance, name, &[]), *id, "{name} in store {id}");
+        }
+        // The table's element, taken out and called by the host.
+        let table = instance.get_table(&mut *store, "t").unwrap();
+        let Some(Val::FuncRef(Some(f))) = table.get(&mut *store, 0) else { panic!("element 0") };
+        let mut out = [Val::I32(0)];
+        f.call(&mut *store, &[], &mut out).unwrap();
+        assert_eq!(out[0].i32(), Some(*id));
+    }
+}

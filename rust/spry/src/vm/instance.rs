@@ -10,19 +10,24 @@ use crate::module::Module;
 use crate::trap::TrapCode;
 use anyhow::Result;
 use std::alloc::Layout;
+use std::any::Any;
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 /// The resolved imports of an instance, in each index space's order.
 #[derive(Default)]
-pub struct Imports {
+pub struct Imports<'a> {
     /// Function references.
-    pub funcs: Vec<*const VMFuncRef>,
+    pub funcs: &'a [*const VMFuncRef],
     /// Tables.
-    pub tables: Vec<*mut Table>,
+    pub tables: &'a [*mut Table],
     /// Memories.
-    pub memories: Vec<*mut LinearMemory>,
+    pub memories: &'a [*mut LinearMemory],
     /// Globals.
-    pub globals: Vec<*mut VMGlobalDefinition>,
+    pub globals: &'a [*mut VMGlobalDefinition],
+    /// What keeps the imported functions alive when the store does not (an `InstancePre`'s shared
+    /// block): the instance holds this reference until it is dropped.
+    pub keep: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 /// An instance. Its VMContext follows it in memory; compiled code only sees the VMContext.
@@ -42,6 +47,8 @@ pub struct Instance {
     dropped_data: Vec<bool>,
     /// The memory the module's image was mapped over (its active data segments are already there).
     image_memory: Option<u32>,
+    /// See [`Imports::keep`].
+    _keep: Option<Arc<dyn Any + Send + Sync>>,
     vmctx: VMContext,
 }
 
@@ -71,7 +78,7 @@ impl InstanceHandle {
         module: &Module,
         store: *mut (),
         store_ctx: *mut VMStoreContext,
-        imports: &Imports,
+        imports: Imports<'_>,
     ) -> Result<InstanceHandle> {
         let info = module.info();
         let engine = &module.engine().inner;
@@ -124,18 +131,19 @@ impl InstanceHandle {
             store,
             memories,
             tables,
-            imported_memories: imports.memories.clone(),
-            imported_tables: imports.tables.clone(),
+            imported_memories: imports.memories.to_vec(),
+            imported_tables: imports.tables.to_vec(),
             dropped_elements: vec![false; info.elements.len()],
             dropped_data: vec![false; info.data.len()],
             image_memory,
+            _keep: imports.keep.clone(),
             vmctx: VMContext { _marker: [] },
         };
         // SAFETY: `ptr` is a fresh allocation with room and alignment for an `Instance`.
         unsafe { ptr.as_ptr().write(instance) };
         let handle = InstanceHandle { ptr };
         // SAFETY: the VMContext block was allocated (zeroed) with the module's layout.
-        unsafe { handle.instance_mut().init_vmctx(store_ctx, imports) };
+        unsafe { handle.instance_mut().init_vmctx(store_ctx, &imports) };
         Ok(handle)
     }
 

@@ -18,6 +18,8 @@ pub struct VMContext {
 pub const VMCONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"spry");
 /// The magic word at offset 0 of every host function context.
 pub const VMHOST_MAGIC: u32 = u32::from_le_bytes(*b"host");
+/// The first word of a [`VMStoreCaller`].
+pub const VMSTORE_CALLER_MAGIC: u32 = u32::from_le_bytes(*b"stor");
 
 /// A function reference: what `ref.func`, tables and exports hold, and what `call_indirect` calls.
 #[repr(C)]
@@ -121,7 +123,19 @@ pub struct VMStoreContext {
 // `Sync`); `interrupt` is atomic and is what other threads use.
 unsafe impl Sync for VMStoreContext {}
 
-/// A host function's context: what a host function's `VMFuncRef::vmctx` points to.
+/// What the host passes as the caller VMContext when it calls a function itself (not from Wasm): it
+/// names the store, which a host function called this way finds here (called from Wasm, it finds its
+/// store through the calling instance). Every store holds one.
+#[repr(C)]
+pub struct VMStoreCaller {
+    /// [`VMSTORE_CALLER_MAGIC`].
+    pub magic: u32,
+    /// The store (opaque here).
+    pub store: *mut (),
+}
+
+/// A host function's context: what a host function's `VMFuncRef::vmctx` points to. It belongs to
+/// the host function, not to a store: one context serves every store the function is used in.
 #[repr(C)]
 pub struct VMHostFuncContext {
     /// [`VMHOST_MAGIC`].
@@ -130,8 +144,6 @@ pub struct VMHostFuncContext {
     pub host_call: VMHostCallFn,
     /// The function's reference, whose `vmctx` points back here.
     pub func_ref: VMFuncRef,
-    /// The store's context (host functions share the store's stack limit and interrupt word).
-    pub store_ctx: *mut VMStoreContext,
     /// The host closure, opaque to compiled code.
     pub host: *const (),
 }
