@@ -59,7 +59,7 @@ type result struct {
 var (
 	quick    = flag.Bool("quick", false, "workloads (a) and (b) only, shorter measurements (under two minutes)")
 	outFile  = flag.String("o", "", "write the results as TSV to `FILE`")
-	only     = flag.String("runtimes", "", "comma-separated runtimes to run (default all)")
+	only     = flag.String("runtimes", "", "comma-separated runtimes (name or name/config) to run (default all)")
 	wlFlag   = flag.String("workloads", "", "comma-separated workloads to run (default a,b,c,d; -quick: a,b)")
 	liveN    = flag.Int("live", 10000, "live instances for the resident-memory figure")
 	cycleFor = flag.Duration("cycle", 0, "for profiling (perf record): only run the new store + instantiate + close cycle, for this long per runtime and workload, and print its time")
@@ -78,7 +78,7 @@ func main() {
 	if *only != "" {
 		var keep []runnerDef
 		for _, r := range runners {
-			if strings.Contains(","+*only+",", ","+r.name+",") {
+			if strings.Contains(","+*only+",", ","+r.name+",") || strings.Contains(","+*only+",", ","+r.name+"/"+r.config+",") {
 				keep = append(keep, r)
 			}
 		}

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
-	"weak"
 )
 
 // Store holds instances and everything made for them (memories, tables, globals, host functions)
@@ -27,7 +26,8 @@ import (
 type Store struct {
 	state   atomic.Int32 // stateIdle, stateBusy (a call runs), stateClosed
 	native  *storeNative
-	handle  uint64 // in the stores table: how host callbacks find the store
+	handle  uint64    // in the stores table: how host callbacks find the store
+	ref     *storeRef // the store's entry in that table
 	engine  *Engine
 	cleanup runtime.Cleanup
 	data    any
@@ -75,10 +75,12 @@ func (n *storeNative) free() {
 	C.spry_store_delete(n.ptr)
 }
 
-// storeRef is a store's entry in the stores table. It does not keep the store reachable, so that a
-// store nobody uses is released by its cleanup.
+// storeRef is a store's entry in the stores table. It names the store only while a call into the
+// store runs (the outermost call sets it and clears it, see begin and release), so the table does
+// not keep an idle store reachable: a store nobody uses is released by its cleanup. (A weak pointer
+// would do the same at several times the cost of creating a store.)
 type storeRef struct {
-	w weak.Pointer[Store]
+	s *Store
 }
 
 // stores maps the handles that cross to C (see enter.go) to stores.
@@ -97,7 +99,8 @@ func NewStore(engine *Engine) (*Store, error) {
 	}
 	s := &Store{engine: engine}
 	s.native = &storeNative{ptr: ptr}
-	s.handle = stores.add(&storeRef{w: weak.Make(s)})
+	s.ref = &storeRef{}
+	s.handle = stores.add(s.ref)
 	s.native.handle = s.handle
 	s.cleanup = runtime.AddCleanup(s, func(n *storeNative) {
 		reportLeak("Store")

@@ -85,8 +85,14 @@ impl IndexAllocator {
         IndexAllocator { shards: lists.into_iter().map(Mutex::new).collect() }
     }
 
-    fn home(&self) -> usize {
+    /// The calling thread's shard.
+    pub fn home(&self) -> usize {
         thread_number() % self.shards.len()
+    }
+
+    /// The number of shards.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
     }
 
     /// A free slot, preferring one with `affinity`; the flag says whether it has that affinity.

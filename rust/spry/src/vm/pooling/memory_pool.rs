@@ -6,9 +6,14 @@
 //! and the memory image it held, if any; the next memory only changes protections at the boundary
 //! between its size and that range (nothing at all when it has the same size), and maps its image
 //! only when the slot holds another one.
+//!
+//! A released slot that needs `madvise` to be reset waits in its thread's pending list until
+//! [`DECOMMIT_BATCH`] have gathered; they are then reset together, with one system call and one TLB
+//! flush (see [`decommit`]), and become free. An allocation that finds no free slot resets every
+//! pending one first.
 
 use super::index_allocator::IndexAllocator;
-use super::{reset_anonymous, PoolingConfig, Reservation};
+use super::{decommit, reset_anonymous, PoolingConfig, Reservation, DECOMMIT_BATCH};
 use crate::compile::Tunables;
 use crate::types::MemoryType;
 use crate::vm::memory::{Backing, LinearMemory, MAX_PAGES};
@@ -17,6 +22,16 @@ use crate::WASM_PAGE_SIZE;
 use anyhow::{anyhow, bail, Context, Result};
 use rustix::mm::{self, MapFlags, MprotectFlags, ProtFlags};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// A released slot waiting to be reset.
+struct Pending {
+    slot: u32,
+    /// Its read/write bytes.
+    accessible: usize,
+    /// The image mapped in it.
+    held: Option<u64>,
+}
 
 /// The memory pool.
 pub struct MemoryPool {
@@ -31,6 +46,10 @@ pub struct MemoryPool {
     accessible: Box<[AtomicUsize]>,
     /// Per slot: the id of the memory image mapped in it, or 0.
     image: Box<[AtomicU64]>,
+    /// Released slots waiting to be reset, one list per shard of `free`.
+    pending: Box<[Mutex<Vec<Pending>>]>,
+    /// How many released slots are pending or being reset (not yet free).
+    unreset: AtomicUsize,
 }
 
 impl MemoryPool {
@@ -49,6 +68,7 @@ impl MemoryPool {
             .checked_mul(total as usize)
             .ok_or_else(|| anyhow!("the memory pool's size overflows: {total} slots of {slot_size} bytes"))?;
         let mapping = Reservation::new(len, ProtFlags::empty(), "memory")?;
+        let free = IndexAllocator::new(total);
         Ok(MemoryPool {
             mapping,
             slot_size,
@@ -56,7 +76,9 @@ impl MemoryPool {
             total,
             keep_resident: config.keep_resident_bytes,
             guard_pages: tunables.guard_pages,
-            free: IndexAllocator::new(total),
+            pending: (0..free.shard_count()).map(|_| Mutex::new(Vec::new())).collect(),
+            free,
+            unreset: AtomicUsize::new(0),
             accessible: (0..total).map(|_| AtomicUsize::new(0)).collect(),
             image: (0..total).map(|_| AtomicU64::new(0)).collect(),
         })
@@ -86,10 +108,17 @@ impl MemoryPool {
             );
         }
         let want = image.map(MemoryImage::id);
-        let (slot, _) = self
-            .free
-            .alloc(want)
-            .ok_or_else(|| anyhow!("pool exhausted: all {} memory slots are in use", self.total))?;
+        let slot = loop {
+            if let Some((slot, _)) = self.free.alloc(want) {
+                break slot;
+            }
+            if self.unreset.load(Ordering::Acquire) == 0 {
+                bail!("pool exhausted: all {} memory slots are in use", self.total);
+            }
+            // Released slots wait to be reset: reset them now (or let the thread resetting them finish).
+            self.reset_all_pending();
+            std::thread::yield_now();
+        };
         let base = self.slot_base(slot);
         let mut accessible = self.accessible[slot as usize].load(Ordering::Relaxed);
         let mut held = Some(self.image[slot as usize].load(Ordering::Relaxed)).filter(|&id| id != 0);
@@ -143,38 +172,79 @@ impl MemoryPool {
         };
         let base = self.slot_base(slot);
         debug_assert_eq!(base, memory.base());
-        let mut accessible = memory.byte_size();
-        let mut held = memory.mapped_image();
+        let accessible = memory.byte_size();
+        let held = memory.mapped_image();
         // Dropping a pool memory leaves the slot's mapping alone.
         drop(memory);
-        let reset = if held.is_none() {
+        if held.is_none() && accessible <= self.keep_resident {
             // SAFETY: the accessible range of the slot is read/write anonymous memory, ours alone.
-            unsafe { reset_anonymous(base, accessible, self.keep_resident) }
-        } else {
-            // SAFETY: as above; on the image's private file mapping, DONTNEED brings back the file's
-            // pages, elsewhere zeros.
-            unsafe { mm::madvise(base.cast(), accessible, mm::Advice::LinuxDontNeed) }.map_err(Into::into)
-        };
-        if reset.is_err() {
-            // Fall back to a fresh mapping, which cannot fail short of address-space exhaustion; if it
-            // does, the slot is leaked rather than reused dirty.
-            // SAFETY: the slot is ours.
-            let remap = unsafe {
-                mm::mmap_anonymous(
-                    base.cast(),
-                    self.slot_size,
-                    ProtFlags::empty(),
-                    MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
-                )
-            };
-            if remap.is_err() {
+            match unsafe { reset_anonymous(base, accessible, self.keep_resident) } {
+                Ok(()) => self.release(slot, accessible, held),
+                Err(_) => self.remap_and_release(slot),
+            }
+            return;
+        }
+        self.unreset.fetch_add(1, Ordering::AcqRel);
+        let batch = {
+            let mut pending = self.pending[self.free.home()].lock().unwrap();
+            pending.push(Pending { slot, accessible, held });
+            if pending.len() < DECOMMIT_BATCH {
                 return;
             }
-            accessible = 0;
-            held = None;
+            std::mem::take(&mut *pending)
+        };
+        self.reset(batch);
+    }
+
+    /// Resets every pending slot and frees it.
+    fn reset_all_pending(&self) {
+        for pending in self.pending.iter() {
+            let batch = std::mem::take(&mut *pending.lock().unwrap());
+            self.reset(batch);
         }
+    }
+
+    /// Resets released slots with `madvise` and frees them.
+    fn reset(&self, batch: Vec<Pending>) {
+        if batch.is_empty() {
+            return;
+        }
+        let ranges: Vec<(*mut u8, usize)> = batch.iter().map(|p| (self.slot_base(p.slot), p.accessible)).collect();
+        // SAFETY: each range is the read/write part of a released slot, which nothing uses until it is
+        // freed below. On the image's private file mapping, DONTNEED brings back the file's pages,
+        // elsewhere zeros.
+        let failed = unsafe { decommit(&ranges) };
+        for (i, p) in batch.into_iter().enumerate() {
+            if failed.contains(&i) {
+                self.remap_and_release(p.slot);
+            } else {
+                self.release(p.slot, p.accessible, p.held);
+            }
+            self.unreset.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Frees a reset slot whose first `accessible` bytes are read/write and which holds `held`.
+    fn release(&self, slot: u32, accessible: usize, held: Option<u64>) {
         self.accessible[slot as usize].store(accessible, Ordering::Relaxed);
         self.image[slot as usize].store(held.unwrap_or(0), Ordering::Relaxed);
         self.free.free(slot, held);
+    }
+
+    /// Frees a slot that could not be reset, after replacing its mapping with a fresh one (which cannot
+    /// fail short of address-space exhaustion; if it does, the slot is leaked rather than reused dirty).
+    fn remap_and_release(&self, slot: u32) {
+        // SAFETY: the slot is ours until freed.
+        let remap = unsafe {
+            mm::mmap_anonymous(
+                self.slot_base(slot).cast(),
+                self.slot_size,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+            )
+        };
+        if remap.is_ok() {
+            self.release(slot, 0, None);
+        }
     }
 }
