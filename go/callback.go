@@ -22,7 +22,7 @@ func goSpryHostCall(env C.size_t, store C.uintptr_t, caller *C.spry_caller_t, sl
 	hf := hostFuncs.get(uint64(env))
 	var s *Store
 	if ref := stores.get(uint64(store)); ref != nil {
-		s = ref.s
+		s = ref.active
 	}
 	if hf == nil || s == nil {
 		return newHostTrap("spry: host function called outside of a Go call into its store")

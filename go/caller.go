@@ -136,18 +136,18 @@ func (s *Store) finishHost(c *Caller, trap **C.spry_trap_t, returned *bool) {
 // pushCaller returns the Caller for a host call at the next depth, reusing the Caller of an earlier
 // call at that depth (no allocation per call).
 func (s *Store) pushCaller(cp *C.spry_caller_t) *Caller {
-	if s.depth == len(s.callers) {
-		s.callers = append(s.callers, &Caller{store: s})
+	if s.extra().depth == len(s.extra().callers) {
+		s.extra().callers = append(s.extra().callers, &Caller{store: s})
 	}
-	c := s.callers[s.depth]
-	s.depth++
+	c := s.extra().callers[s.extra().depth]
+	s.extra().depth++
 	c.ptr = cp
 	return c
 }
 
 func (s *Store) popCaller(c *Caller) {
 	c.ptr = nil
-	s.depth--
+	s.extra().depth--
 }
 
 // newHostTrap makes the C trap a host callback returns.

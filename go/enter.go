@@ -139,7 +139,7 @@ func (s *Store) begin(ctx context.Context, c *callState) error {
 	}
 	if s.state.CompareAndSwap(stateIdle, stateBusy) {
 		c.outer = true
-		s.ref.s = s
+		s.native.active = s
 	} else {
 		switch s.state.Load() {
 		case stateClosed:
@@ -171,7 +171,7 @@ func (s *Store) begin(ctx context.Context, c *callState) error {
 // release gives the store back after a call (or a call that did not start).
 func (s *Store) release(c *callState) {
 	if c.outer {
-		s.ref.s = nil
+		s.native.active = nil
 		s.state.Store(stateIdle)
 	}
 }

@@ -26,8 +26,8 @@ type Func struct {
 // funcFor returns the Func of a handle of s, made on first use.
 func (s *Store) funcFor(h C.spry_func_t) (*Func, error) {
 	i := int(h.index)
-	if i < len(s.funcs) && s.funcs[i] != nil && s.funcs[i].h == h {
-		return s.funcs[i], nil
+	if i < len(s.extra().funcs) && s.extra().funcs[i] != nil && s.extra().funcs[i].h == h {
+		return s.extra().funcs[i], nil
 	}
 	ptr, err := s.ptr()
 	if err != nil {
@@ -39,10 +39,10 @@ func (s *Store) funcFor(h C.spry_func_t) (*Func, error) {
 	}
 	ty := goFuncType(&ct)
 	f := &Func{store: s, h: h, ty: ty, nslots: ty.slots(), numeric: !ty.hasRefs()}
-	for len(s.funcs) <= i {
-		s.funcs = append(s.funcs, nil)
+	for len(s.extra().funcs) <= i {
+		s.extra().funcs = append(s.extra().funcs, nil)
 	}
-	s.funcs[i] = f
+	s.extra().funcs[i] = f
 	return f, nil
 }
 

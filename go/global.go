@@ -24,8 +24,8 @@ type Global struct {
 // globalFor returns the Global of a handle of s, made on first use.
 func (s *Store) globalFor(h C.spry_global_t) (*Global, error) {
 	i := int(h.index)
-	if i < len(s.globals) && s.globals[i] != nil && s.globals[i].h == h {
-		return s.globals[i], nil
+	if i < len(s.extra().globals) && s.extra().globals[i] != nil && s.extra().globals[i].h == h {
+		return s.extra().globals[i], nil
 	}
 	ptr, err := s.ptr()
 	if err != nil {
@@ -38,10 +38,10 @@ func (s *Store) globalFor(h C.spry_global_t) (*Global, error) {
 		return nil, err
 	}
 	g := &Global{store: s, h: h, ty: goExternType(&et).Global}
-	for len(s.globals) <= i {
-		s.globals = append(s.globals, nil)
+	for len(s.extra().globals) <= i {
+		s.extra().globals = append(s.extra().globals, nil)
 	}
-	s.globals[i] = g
+	s.extra().globals[i] = g
 	return g, nil
 }
 

@@ -41,9 +41,9 @@ func (a *interruptArm) interrupt() {
 
 // arm makes ctx's cancellation interrupt the Wasm code running in s.
 func (s *Store) arm(ctx context.Context) *interruptArm {
-	a := s.spareArm
+	a := s.extra().spareArm
 	if a != nil {
-		s.spareArm = nil
+		s.extra().spareArm = nil
 		a.done.Store(false)
 	} else {
 		a = &interruptArm{ih: s.native.interruptHandle()}
@@ -67,7 +67,7 @@ func (s *Store) disarm(c *callState) {
 		}
 	}
 	a.stop = nil
-	s.spareArm = a
+	s.extra().spareArm = a
 }
 
 // interruptHandle returns the store's interrupt handle, made on first use.
@@ -105,7 +105,7 @@ func (e *Engine) flushModule() (*Module, error) {
 // flushInterrupt runs an empty function as the outermost call of s, which consumes a pending
 // interrupt request. The caller holds the store (state busy) as the outermost call.
 func (s *Store) flushInterrupt() {
-	if !s.hasFlush {
+	if !s.extra().hasFlush {
 		m, err := s.engine.flushModule()
 		if err != nil {
 			return
@@ -124,8 +124,8 @@ func (s *Store) flushInterrupt() {
 		if !C.spry_instance_export_get(s.native.ptr, inst, name, n, &ext) {
 			return
 		}
-		s.flush = C.spry_func_t{store_id: ext.store_id, index: ext.index}
-		s.hasFlush = true
+		s.extra().flush = C.spry_func_t{store_id: ext.store_id, index: ext.index}
+		s.extra().hasFlush = true
 	}
-	s.callHeld(s.flush)
+	s.callHeld(s.extra().flush)
 }

@@ -38,17 +38,17 @@ type Memory struct {
 // memoryFor returns the Memory of a handle of s, made on first use.
 func (s *Store) memoryFor(h C.spry_memory_t) (*Memory, error) {
 	i := int(h.index)
-	if i < len(s.memories) && s.memories[i] != nil && s.memories[i].h == h {
-		return s.memories[i], nil
+	if i < len(s.extra().memories) && s.extra().memories[i] != nil && s.extra().memories[i].h == h {
+		return s.extra().memories[i], nil
 	}
 	if _, err := s.ptr(); err != nil {
 		return nil, err
 	}
 	m := &Memory{store: s, h: h}
-	for len(s.memories) <= i {
-		s.memories = append(s.memories, nil)
+	for len(s.extra().memories) <= i {
+		s.extra().memories = append(s.extra().memories, nil)
 	}
-	s.memories[i] = m
+	s.extra().memories[i] = m
 	return m, nil
 }
 

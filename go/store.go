@@ -23,22 +23,30 @@ import (
 // goroutine at a time; a call that finds another goroutine running code in the store returns
 // ErrConcurrentStoreUse. Close releases everything the store holds; items taken from it then fail
 // with ErrClosed.
+//
+// A Store is kept small, so that a store per instance costs little: what only some stores need
+// (wrappers of items, host-call state, interrupt plumbing) is made on first use (storeExtra).
 type Store struct {
 	state   atomic.Int32 // stateIdle, stateBusy (a call runs), stateClosed
 	native  *storeNative
-	handle  uint64    // in the stores table: how host callbacks find the store
-	ref     *storeRef // the store's entry in that table
+	handle  uint64 // in the stores table: how host callbacks find the store
 	engine  *Engine
 	cleanup runtime.Cleanup
 	data    any
 
 	// The state of the running call, touched only by the goroutine that runs it.
 	ctx        context.Context
-	panicValue any       // the recovered panic of a host function, re-raised by the call that gets its trap
-	panicking  bool      // panicValue is set (it may be nil-like)
-	hostErr    error     // the error of a host function, wrapped by the trap it became
-	callers    []*Caller // reused by nested host calls, by depth
-	depth      int
+	panicValue any   // the recovered panic of a host function, re-raised by the call that gets its trap
+	panicking  bool  // panicValue is set (it may be nil-like)
+	hostErr    error // the error of a host function, wrapped by the trap it became
+
+	x *storeExtra // made on first use (see extra)
+}
+
+// storeExtra is the part of a Store that many stores never need.
+type storeExtra struct {
+	callers []*Caller // reused by nested host calls, by depth
+	depth   int
 
 	// Go wrappers of the store's items, by their index in the store, made once.
 	funcs    []*Func
@@ -52,6 +60,14 @@ type Store struct {
 	spareArm *interruptArm
 }
 
+// extra returns the store's storeExtra, making it on first use.
+func (s *Store) extra() *storeExtra {
+	if s.x == nil {
+		s.x = new(storeExtra)
+	}
+	return s.x
+}
+
 const (
 	stateIdle int32 = iota
 	stateBusy
@@ -61,10 +77,16 @@ const (
 var errStoreClosed = fmt.Errorf("%w: store", ErrClosed)
 
 // storeNative holds the native objects of a store; the cleanup owns it when Close was not called.
+// It is also the store's entry in the stores table, which callbacks use to find the store: it names
+// the store only while a call into the store runs (the outermost call sets active and clears it, see
+// begin and release), so neither the table nor the cleanup keeps an idle store reachable, and a
+// store nobody uses is released by its cleanup. (A weak pointer would do the same at several times
+// the cost of creating a store.)
 type storeNative struct {
 	ptr       *C.spry_store_t
 	interrupt atomic.Pointer[interruptHandle] // made on first use (interrupt.go)
 	handle    uint64
+	active    *Store
 }
 
 func (n *storeNative) free() {
@@ -75,16 +97,8 @@ func (n *storeNative) free() {
 	C.spry_store_delete(n.ptr)
 }
 
-// storeRef is a store's entry in the stores table. It names the store only while a call into the
-// store runs (the outermost call sets it and clears it, see begin and release), so the table does
-// not keep an idle store reachable: a store nobody uses is released by its cleanup. (A weak pointer
-// would do the same at several times the cost of creating a store.)
-type storeRef struct {
-	s *Store
-}
-
 // stores maps the handles that cross to C (see enter.go) to stores.
-var stores handleTable[storeRef]
+var stores handleTable[storeNative]
 
 // NewStore returns an empty store for modules of engine.
 func NewStore(engine *Engine) (*Store, error) {
@@ -99,8 +113,7 @@ func NewStore(engine *Engine) (*Store, error) {
 	}
 	s := &Store{engine: engine}
 	s.native = &storeNative{ptr: ptr}
-	s.ref = &storeRef{}
-	s.handle = stores.add(s.ref)
+	s.handle = stores.add(s.native)
 	s.native.handle = s.handle
 	s.cleanup = runtime.AddCleanup(s, func(n *storeNative) {
 		reportLeak("Store")
@@ -147,7 +160,9 @@ func (s *Store) Close() error {
 	}
 	s.cleanup.Stop()
 	s.native.free()
-	s.hostRefs = nil
+	if s.x != nil {
+		s.x.hostRefs = nil
+	}
 	return nil
 }
 

@@ -24,8 +24,8 @@ type Table struct {
 // tableFor returns the Table of a handle of s, made on first use.
 func (s *Store) tableFor(h C.spry_table_t) (*Table, error) {
 	i := int(h.index)
-	if i < len(s.tables) && s.tables[i] != nil && s.tables[i].h == h {
-		return s.tables[i], nil
+	if i < len(s.extra().tables) && s.extra().tables[i] != nil && s.extra().tables[i].h == h {
+		return s.extra().tables[i], nil
 	}
 	ptr, err := s.ptr()
 	if err != nil {
@@ -38,10 +38,10 @@ func (s *Store) tableFor(h C.spry_table_t) (*Table, error) {
 		return nil, err
 	}
 	t := &Table{store: s, h: h, elem: ValueType(et.table_element)}
-	for len(s.tables) <= i {
-		s.tables = append(s.tables, nil)
+	for len(s.extra().tables) <= i {
+		s.extra().tables = append(s.extra().tables, nil)
 	}
-	s.tables[i] = t
+	s.extra().tables[i] = t
 	return t, nil
 }
 

@@ -141,11 +141,11 @@ func (s *Store) toVal(v any, t ValueType) (C.spry_val_t, error) {
 			if err != nil {
 				return val, err
 			}
-			s.hostRefs = append(s.hostRefs, r)
-			err = takeError(C.spry_externref_new(ptr, C.uint64_t(len(s.hostRefs)), &val))
+			s.extra().hostRefs = append(s.extra().hostRefs, r)
+			err = takeError(C.spry_externref_new(ptr, C.uint64_t(len(s.extra().hostRefs)), &val))
 			runtime.KeepAlive(s)
 			if err != nil {
-				s.hostRefs = s.hostRefs[:len(s.hostRefs)-1]
+				s.extra().hostRefs = s.extra().hostRefs[:len(s.extra().hostRefs)-1]
 				return val, err
 			}
 			return val, nil
@@ -187,10 +187,10 @@ func (s *Store) fromVal(val C.spry_val_t, storeID C.uint64_t) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d == 0 || int(d) > len(s.hostRefs) {
+		if d == 0 || int(d) > len(s.extra().hostRefs) {
 			return nil, fmt.Errorf("spry: externref not made by this package")
 		}
-		return s.hostRefs[d-1], nil
+		return s.extra().hostRefs[d-1], nil
 	}
 	if v := bitsNumber(uint64(val.of), t); v != nil {
 		return v, nil

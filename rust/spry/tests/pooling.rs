@@ -181,3 +181,35 @@ fn threads_instantiate_concurrently() {
         }
     });
 }
+
+/// Released slots wait to be reset in batches; a pool with as many slots as live instances must still
+/// never report exhaustion, however the threads' releases and resets interleave (each thread holds one
+/// instance at a time, two threads, two slots). Slots of 2 pages exceed `keep_resident_bytes` here, so
+/// every release goes through the batched reset.
+#[test]
+fn pending_resets_never_exhaust_a_pool_with_room() {
+    let engine = pooling(PoolingConfig { keep_resident_bytes: 0, ..small_pool(2) });
+    let plain = module(&engine, PLAIN);
+    let image = module(&engine, IMAGE);
+    let expected = expected_image();
+    std::thread::scope(|s| {
+        for t in 0..2 {
+            let (engine, plain, image, expected) = (&engine, &plain, &image, &expected);
+            s.spawn(move || {
+                for i in 0..20_000 {
+                    let mut store = Store::new(engine);
+                    let module = if (i + t) % 3 == 0 { plain } else { image };
+                    let instance = instantiate(&mut store, module).unwrap_or_else(|e| panic!("cycle {i}: {e:#}"));
+                    let m = instance.get_memory(&mut store, "m").unwrap();
+                    let data = m.data_mut(&mut store);
+                    if std::ptr::eq(module, image) {
+                        assert_eq!(&data[..expected.len()], &expected[..], "cycle {i}");
+                    } else {
+                        assert!(data[..64].iter().all(|&b| b == 0), "cycle {i}");
+                    }
+                    data[(i % 2) << 16] = 0xff;
+                }
+            });
+        }
+    });
+}

@@ -113,6 +113,11 @@ impl MemoryPool {
                 break slot;
             }
             if self.unreset.load(Ordering::Acquire) == 0 {
+                // Nothing waits to be reset. A reset that finished after our first attempt freed its
+                // slots before it counted them down, so one more attempt sees them.
+                if let Some((slot, _)) = self.free.alloc(want) {
+                    break slot;
+                }
                 bail!("pool exhausted: all {} memory slots are in use", self.total);
             }
             // Released slots wait to be reset: reset them now (or let the thread resetting them finish).
