@@ -8,9 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# The Go package links target/release/libspry_capi.a (see the #cgo lines in go/native.go).
+# The Go package links target/release/libspry_capi.a (see the #cgo lines in go/native.go). Go's
+# build cache does not look at the contents of a library named in #cgo LDFLAGS, so a rebuilt library
+# would not reach cached test binaries and programs: a linker flag naming the library's hash (a no-op
+# symbol) makes every change to it a change to the build's inputs.
 native() {
   cargo build --release -p spry-capi
+  local stamp
+  stamp="$(sha1sum target/release/libspry_capi.a | cut -c1-16)"
+  export CGO_LDFLAGS="${CGO_LDFLAGS:-} -Wl,--defsym=spry_native_${stamp}=0"
 }
 
 cmd="${1:-build}"

@@ -19,5 +19,8 @@ export CGO_CFLAGS="${CGO_CFLAGS:-} -I$WT/build/include"
 # libspry_capi.a and libwasmtime.a are both Rust static libraries: each carries its own copy of
 # rust_eh_personality (every other Rust std symbol has a per-build mangled name).
 export CGO_LDFLAGS="${CGO_LDFLAGS:-} -Wl,--allow-multiple-definition"
+# Go's build cache ignores the contents of libspry_capi.a: name its hash so that a rebuilt library
+# relinks the binary (see ../build.sh).
+CGO_LDFLAGS="$CGO_LDFLAGS -Wl,--defsym=spry_native_$(sha1sum ../target/release/libspry_capi.a | cut -c1-16)=0"
 go build -o ./spry-bench .
 exec ./spry-bench "$@"

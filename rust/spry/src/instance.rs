@@ -433,8 +433,9 @@ impl Table {
     pub fn get(&self, mut store: impl AsContextMut, index: u32) -> Option<Val> {
         let store = store.as_context_mut().0;
         let t = self.vm(store).ok()?;
-        // SAFETY: tables live as long as their store.
-        let (raw, ty) = unsafe { (*(*t).elements().get(index as usize)?, (*t).ty().element) };
+        // SAFETY: tables live as long as their store, borrowed mutably here (reading a function table
+        // may make the element's reference).
+        let (raw, ty) = unsafe { ((*t).get(index)?, (*t).ty().element) };
         Some(Val::from_raw(store, raw as u64, ty))
     }
 
@@ -448,8 +449,9 @@ impl Table {
             bail!("table of {} set to a {}", table.ty().element, value.ty());
         }
         let raw = value.to_raw(store)? as usize;
-        let slot = table.elements_mut().get_mut(index as usize).ok_or_else(|| anyhow!("table index out of bounds"))?;
-        *slot = raw;
+        if !table.set(index, raw) {
+            bail!("table index out of bounds");
+        }
         Ok(())
     }
 

@@ -9,6 +9,7 @@ use crate::module::info::ModuleInfo;
 use crate::trap::TrapCode;
 use crate::types::{FuncType, ValType};
 use crate::vm::builtins::{Builtin, BuiltinParam};
+use crate::vm::table::FUNCREF_INIT_BIT;
 use crate::vm::vmoffsets::*;
 use cranelift_codegen::entity::packed_option::ReservedValue;
 use cranelift_codegen::ir::{
@@ -169,18 +170,38 @@ impl<'m> FuncEnv<'m> {
         b.ins().ireduce(I32, len)
     }
 
-    /// The function reference of function `func` (`ref.func`).
-    pub fn func_ref(&self, b: &mut FunctionBuilder<'_>, func: u32) -> Value {
+    /// The function reference of function `func` (`ref.func`). A defined function's reference is made
+    /// on first use (by the runtime, see `Instance::func_ref`).
+    pub fn func_ref(&mut self, b: &mut FunctionBuilder<'_>, func: u32) -> Value {
         if self.info.is_imported_func(func) {
             let off = self.offsets().imported_function(func) + VMFUNCTION_IMPORT_FUNC_REF;
             self.load_vmctx_ptr(b, off)
         } else {
-            let defined = func - self.info.num_imported_funcs;
-            let escape = self.info.escape_index[defined as usize];
-            assert!(escape != u32::MAX, "ref.func of a function that was not declared");
-            let off = self.offsets().func_ref(escape);
-            b.ins().iadd_imm_s(self.vmctx, off as i64)
+            let f = b.ins().iconst(I32, func as i64);
+            self.call_builtin(b, Builtin::RefFunc, &[f]).expect("returns")
         }
+    }
+
+    /// Element `elem` of `funcref` table `table` (bounds-checked, trapping with
+    /// [`TrapCode::TableOutOfBounds`]): a `VMFuncRef` pointer or 0. An element not initialized yet
+    /// (stored as 0) is made by the runtime; others are stored with bit 0 set (see `vm::table`).
+    pub fn funcref_table_get(&mut self, b: &mut FunctionBuilder<'_>, table: u32, elem: Value) -> Value {
+        let addr = self.table_element_addr(b, table, elem);
+        let raw = b.ins().load(I64, MemFlagsData::trusted(), addr, 0);
+        let lazy = b.create_block();
+        let done = b.create_block();
+        b.append_block_param(done, I64);
+        b.set_cold_block(lazy);
+        let decoded = b.ins().band_imm_s(raw, !(FUNCREF_INIT_BIT as i64));
+        b.ins().brif(raw, done, &[decoded.into()], lazy, &[]);
+        b.seal_block(lazy);
+        b.switch_to_block(lazy);
+        let t = b.ins().iconst(I32, table as i64);
+        let made = self.call_builtin(b, Builtin::TableGetLazy, &[t, elem]).expect("returns");
+        b.ins().jump(done, &[made.into()]);
+        b.seal_block(done);
+        b.switch_to_block(done);
+        b.block_params(done)[0]
     }
 
     fn signature_ref(&mut self, b: &mut FunctionBuilder<'_>, type_index: u32) -> SigRef {
@@ -235,8 +256,7 @@ impl<'m> FuncEnv<'m> {
         elem: Value,
         args: &[Value],
     ) -> ir::Inst {
-        let addr = self.table_element_addr(b, table, elem);
-        let func_ref = b.ins().load(I64, MemFlagsData::trusted(), addr, 0);
+        let func_ref = self.funcref_table_get(b, table, elem);
         b.ins().trapz(func_ref, TrapCode::IndirectCallToNull.to_clif());
         let actual = b.ins().load(I32, MemFlagsData::trusted(), func_ref, VMFUNCREF_TYPE_INDEX as i32);
         let type_ids = self.load_vmctx_ptr(b, VMCTX_TYPE_IDS);
@@ -267,8 +287,11 @@ impl<'m> FuncEnv<'m> {
                         BuiltinParam::I64 => I64,
                     }));
                 }
-                if returns {
-                    sig.returns.push(AbiParam::new(I32));
+                if let Some(r) = returns {
+                    sig.returns.push(AbiParam::new(match r {
+                        BuiltinParam::I32 => I32,
+                        BuiltinParam::I64 => I64,
+                    }));
                 }
                 let s = b.import_signature(sig);
                 self.builtin_sigs.insert(builtin as u32, s);

@@ -503,14 +503,20 @@ fn translate_op(
         // Tables and references.
         O::TableGet { table } => {
             let elem = state.pop();
-            let addr = env.table_element_addr(b, table, elem);
-            state.stack.push(b.ins().load(I64, MemFlagsData::trusted(), addr, 0));
+            let value = if env.info.tables[table as usize].element == ValType::FuncRef {
+                env.funcref_table_get(b, table, elem)
+            } else {
+                let addr = env.table_element_addr(b, table, elem);
+                b.ins().load(I64, MemFlagsData::trusted(), addr, 0)
+            };
+            state.stack.push(value);
         }
         O::TableSet { table } => {
+            // Through the runtime, which encodes the element and tracks what was written.
             let value = state.pop();
             let elem = state.pop();
-            let addr = env.table_element_addr(b, table, elem);
-            b.ins().store(MemFlagsData::trusted(), value, addr, 0);
+            let t = b.ins().iconst(I32, table as i64);
+            env.call_builtin_checked(b, Builtin::TableSet, &[t, elem, value]);
         }
         O::TableSize { table } => state.stack.push(env.table_size(b, table)),
         O::TableGrow { table } => {

@@ -6,15 +6,16 @@ pub mod serialize;
 
 use crate::compile::{self, CompiledCode};
 use crate::engine::{Engine, Trampolines};
-use crate::types::{ExportType, ExternType, ImportType};
+use crate::types::{ExportType, ExternType, ImportType, ValType};
 use crate::vm::code_memory::CodeMemory;
 use crate::vm::code_registry::{self, CodeInfo, CodeRegistration, FunctionRange, TrapSite};
 use crate::vm::libcalls;
 use crate::vm::memory_image::MemoryImage;
+use crate::vm::table::TableTemplate;
 use crate::vm::vmcontext::VMArrayCallFn;
 use anyhow::{anyhow, Context as _, Result};
 use cranelift_codegen::ir::LibCall;
-use info::{EntityIndex, ModuleInfo};
+use info::{ConstExpr, ElementMode, EntityIndex, ModuleInfo};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -32,6 +33,8 @@ struct ModuleInner {
     trampolines: Vec<Arc<Trampolines>>,
     /// The copy-on-write image of the active data segments, with the memory it is for.
     memory_image: Option<(u32, MemoryImage)>,
+    /// The initial contents of each defined table, when the element segments are applied lazily.
+    table_templates: Option<Box<[Option<Box<TableTemplate>>]>>,
     /// Trap sites and function ranges of `code` (also registered in the code registry).
     code_info: Arc<CodeInfo>,
     /// The absolute relocations applied to `code` when it was mapped, for [`Module::serialize`].
@@ -162,6 +165,7 @@ impl Module {
         let type_ids = info.types.iter().map(|t| engine.type_id(t)).collect();
         let trampolines = engine.trampolines(&info.types)?;
         let memory_image = if e.tunables.memory_images { MemoryImage::new(&info)? } else { None };
+        let table_templates = table_templates(&info);
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -170,6 +174,7 @@ impl Module {
                 type_ids,
                 trampolines,
                 memory_image,
+                table_templates,
                 code_info,
                 absolute: compiled.absolute.into_boxed_slice(),
                 _registration: registration,
@@ -243,6 +248,11 @@ impl Module {
     }
 
     /// The module's memory image and the (defined) memory it is for, if it has one.
+    pub(crate) fn table_templates(&self) -> Option<&[Option<Box<TableTemplate>>]> {
+        self.inner.table_templates.as_deref()
+    }
+
+    /// The copy-on-write image of the active data segments, with the memory it is for.
     pub(crate) fn memory_image(&self) -> Option<(u32, &MemoryImage)> {
         self.inner.memory_image.as_ref().map(|(m, i)| (*m, i))
     }
@@ -251,4 +261,40 @@ impl Module {
     pub(crate) fn entry_trampoline(&self, ty: usize) -> VMArrayCallFn {
         self.inner.trampolines[ty].entry
     }
+}
+
+/// The initial contents of the module's defined tables (see [`crate::vm::table`]), for applying its
+/// active element segments lazily: one template per defined `funcref` table that segments write to.
+/// Only when every active segment goes to a defined `funcref` table at a constant offset, fits that
+/// table's initial size and holds only `ref.func` and `ref.null` items: then no segment can trap, and
+/// applying them all at once is what applying them in order does. Otherwise `None`: instantiation
+/// applies them one by one (and may stop at one that does not fit).
+fn table_templates(info: &ModuleInfo) -> Option<Box<[Option<Box<TableTemplate>>]>> {
+    let defined = info.tables.len() - info.num_imported_tables as usize;
+    let mut templates: Vec<Vec<u32>> = vec![Vec::new(); defined];
+    let mut any = false;
+    for seg in &info.elements {
+        let ElementMode::Active { table, offset } = &seg.mode else { continue };
+        let ConstExpr::I32(offset) = *offset else { return None };
+        let ty = info.tables[*table as usize];
+        let index = table.checked_sub(info.num_imported_tables)? as usize;
+        let start = offset as u32 as usize;
+        let end = start.checked_add(seg.items.len())?;
+        if ty.element != ValType::FuncRef || end > ty.minimum as usize {
+            return None;
+        }
+        let template = &mut templates[index];
+        if template.len() < end {
+            template.resize(end, 0);
+        }
+        for (slot, item) in template[start..end].iter_mut().zip(seg.items.iter()) {
+            *slot = match *item {
+                ConstExpr::RefFunc(f) => f + 1,
+                ConstExpr::RefNull => 0,
+                _ => return None,
+            };
+        }
+        any = true;
+    }
+    any.then(|| templates.into_iter().map(|t| (!t.is_empty()).then(|| t.into_boxed_slice())).collect())
 }

@@ -37,7 +37,7 @@ use cranelift_codegen::ir::LibCall;
 pub const MAGIC: &[u8; 8] = b"SPRYAOT\0";
 
 /// The version of the byte format; bumped on every change to it.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The libcalls an artifact may refer to, by their index in this list.
 const LIBCALLS: [LibCall; 10] = [

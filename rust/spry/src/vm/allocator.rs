@@ -20,11 +20,12 @@ pub trait InstanceAllocator: Send + Sync {
     /// A zeroed block for an instance and its VMContext.
     fn allocate_instance(&self, layout: Layout) -> Result<NonNull<u8>>;
 
-    /// Returns an instance block.
+    /// Returns an instance block, of which only the first `used` bytes may have been written.
     ///
     /// # Safety
-    /// `ptr` came from `allocate_instance(layout)` on this allocator and is no longer used.
-    unsafe fn deallocate_instance(&self, ptr: NonNull<u8>, layout: Layout);
+    /// `ptr` came from `allocate_instance(layout)` on this allocator and is no longer used; the bytes
+    /// past `used` are still zero.
+    unsafe fn deallocate_instance(&self, ptr: NonNull<u8>, layout: Layout, used: usize);
 
     /// A linear memory of type `ty`, accessible up to its minimum size.
     fn allocate_memory(&self, ty: &MemoryType, tunables: &Tunables) -> Result<Box<LinearMemory>>;
@@ -51,7 +52,7 @@ pub trait InstanceAllocator: Send + Sync {
         memory.map_image(image)
     }
 
-    /// A table of type `ty` with every element null.
+    /// A table of type `ty` with every element in its initial state (see [`Table::new_initial`]).
     fn allocate_table(&self, ty: &TableType) -> Result<Box<Table>>;
 
     /// Returns a table; nothing refers to it any more.
@@ -71,7 +72,7 @@ impl InstanceAllocator for OnDemandAllocator {
         NonNull::new(ptr).ok_or_else(|| anyhow::anyhow!("out of memory allocating an instance"))
     }
 
-    unsafe fn deallocate_instance(&self, ptr: NonNull<u8>, layout: Layout) {
+    unsafe fn deallocate_instance(&self, ptr: NonNull<u8>, layout: Layout, _used: usize) {
         // SAFETY: per the contract, `ptr` was allocated by `allocate_instance` with `layout`.
         unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
     }
@@ -85,7 +86,7 @@ impl InstanceAllocator for OnDemandAllocator {
     }
 
     fn allocate_table(&self, ty: &TableType) -> Result<Box<Table>> {
-        Ok(Box::new(Table::new(ty, 0)?))
+        Ok(Box::new(Table::new_initial(ty)?))
     }
 
     fn deallocate_table(&self, table: Box<Table>) {

@@ -34,9 +34,16 @@ pub enum Builtin {
     ElemDrop,
     /// `(code: i32) -> !`: raises the trap `code` (0: the one already recorded).
     RaiseTrap,
+    /// `(func: i32) -> i64`: the function reference of function `func` (`ref.func`), made on first use.
+    RefFunc,
+    /// `(table: i32, elem: i32) -> i64`: element `elem` (in bounds) of `funcref` table `table`, which
+    /// compiled code found not initialized yet: makes it and returns it (a `VMFuncRef` pointer or 0).
+    TableGetLazy,
+    /// `(table: i32, elem: i32, value: i64) -> status`: `table.set`.
+    TableSet,
 }
 
-/// Parameter types of a builtin after the VMContext, and whether it returns an i32.
+/// Parameter and result types of builtins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BuiltinParam {
     /// A 32-bit integer.
@@ -51,19 +58,22 @@ impl Builtin {
         self as u32 * 8
     }
 
-    /// The parameters after the VMContext, and whether the builtin returns an `i32`.
-    pub fn signature(self) -> (&'static [BuiltinParam], bool) {
+    /// The parameters after the VMContext, and the result, if any.
+    pub fn signature(self) -> (&'static [BuiltinParam], Option<BuiltinParam>) {
         use BuiltinParam::{I32, I64};
         match self {
-            Builtin::MemoryGrow => (&[I32, I32], true),
-            Builtin::MemoryFill => (&[I32, I32, I32, I32], true),
+            Builtin::MemoryGrow => (&[I32, I32], Some(I32)),
+            Builtin::MemoryFill => (&[I32, I32, I32, I32], Some(I32)),
             Builtin::MemoryCopy | Builtin::MemoryInit | Builtin::TableCopy | Builtin::TableInit => {
-                (&[I32, I32, I32, I32, I32], true)
+                (&[I32, I32, I32, I32, I32], Some(I32))
             }
-            Builtin::DataDrop | Builtin::ElemDrop => (&[I32], false),
-            Builtin::TableGrow => (&[I32, I32, I64], true),
-            Builtin::TableFill => (&[I32, I32, I64, I32], true),
-            Builtin::RaiseTrap => (&[I32], false),
+            Builtin::DataDrop | Builtin::ElemDrop => (&[I32], None),
+            Builtin::TableGrow => (&[I32, I32, I64], Some(I32)),
+            Builtin::TableFill => (&[I32, I32, I64, I32], Some(I32)),
+            Builtin::RaiseTrap => (&[I32], None),
+            Builtin::RefFunc => (&[I32], Some(I64)),
+            Builtin::TableGetLazy => (&[I32, I32], Some(I64)),
+            Builtin::TableSet => (&[I32, I32, I64], Some(I32)),
         }
     }
 }
@@ -84,6 +94,9 @@ pub struct VMBuiltins {
     table_init: unsafe extern "C" fn(Vm, u32, u32, u32, u32, u32) -> u32,
     elem_drop: unsafe extern "C" fn(Vm, u32),
     raise_trap: unsafe extern "C" fn(Vm, u32) -> !,
+    ref_func: unsafe extern "C" fn(Vm, u32) -> u64,
+    table_get_lazy: unsafe extern "C" fn(Vm, u32, u32) -> u64,
+    table_set: unsafe extern "C" fn(Vm, u32, u32, u64) -> u32,
 }
 
 /// The one builtins table every VMContext points to.
@@ -99,6 +112,9 @@ pub static BUILTINS: VMBuiltins = VMBuiltins {
     table_init: libcalls::table_init,
     elem_drop: libcalls::elem_drop,
     raise_trap: spry_raise_trap,
+    ref_func: libcalls::ref_func,
+    table_get_lazy: libcalls::table_get_lazy,
+    table_set: libcalls::table_set,
 };
 
 #[cfg(test)]
@@ -107,7 +123,9 @@ mod tests {
 
     #[test]
     fn table_matches_enum() {
-        assert_eq!(std::mem::size_of::<VMBuiltins>() as u32, Builtin::RaiseTrap.offset() + 8);
+        assert_eq!(std::mem::size_of::<VMBuiltins>() as u32, Builtin::TableSet.offset() + 8);
+        assert_eq!(std::mem::offset_of!(VMBuiltins, ref_func) as u32, Builtin::RefFunc.offset());
+        assert_eq!(std::mem::offset_of!(VMBuiltins, table_get_lazy) as u32, Builtin::TableGetLazy.offset());
         assert_eq!(std::mem::offset_of!(VMBuiltins, raise_trap) as u32, Builtin::RaiseTrap.offset());
         assert_eq!(std::mem::offset_of!(VMBuiltins, table_grow) as u32, Builtin::TableGrow.offset());
         assert_eq!(std::mem::offset_of!(VMBuiltins, elem_drop) as u32, Builtin::ElemDrop.offset());

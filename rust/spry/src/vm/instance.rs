@@ -11,6 +11,7 @@ use crate::trap::TrapCode;
 use anyhow::Result;
 use std::alloc::Layout;
 use std::any::Any;
+use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -43,8 +44,14 @@ pub struct Instance {
     tables: Vec<Box<Table>>,
     imported_memories: Vec<*mut LinearMemory>,
     imported_tables: Vec<*mut Table>,
+    /// Which passive element segments were dropped (empty if the module has none); active and
+    /// declared segments are dropped by instantiation itself.
     dropped_elements: Vec<bool>,
+    /// Which passive data segments were dropped (empty if the module has none).
     dropped_data: Vec<bool>,
+    /// One past the highest escaping function whose reference was made (they are made on first use,
+    /// see [`Instance::func_ref`]): the VMContext is written up to that reference, no further.
+    func_refs_made: Cell<u32>,
     /// The memory the module's image was mapped over (its active data segments are already there).
     image_memory: Option<u32>,
     /// See [`Imports::keep`].
@@ -133,8 +140,17 @@ impl InstanceHandle {
             tables,
             imported_memories: imports.memories.to_vec(),
             imported_tables: imports.tables.to_vec(),
-            dropped_elements: vec![false; info.elements.len()],
-            dropped_data: vec![false; info.data.len()],
+            dropped_elements: if info.elements.iter().any(|e| matches!(e.mode, ElementMode::Passive)) {
+                vec![false; info.elements.len()]
+            } else {
+                Vec::new()
+            },
+            dropped_data: if info.data.iter().any(|d| matches!(d.mode, DataMode::Passive)) {
+                vec![false; info.data.len()]
+            } else {
+                Vec::new()
+            },
+            func_refs_made: Cell::new(0),
             image_memory,
             _keep: imports.keep.clone(),
             vmctx: VMContext { _marker: [] },
@@ -169,6 +185,7 @@ impl Drop for InstanceHandle {
         let engine = self.instance().module.engine().clone();
         let allocator = &*engine.inner.allocator;
         let layout = layout_for(&self.instance().module);
+        let used = self.instance().used_bytes();
         // SAFETY: we own the instance; nothing runs on it any more.
         let instance = unsafe { self.instance_mut() };
         std::mem::take(&mut instance.memories).into_iter().for_each(|m| allocator.deallocate_memory(m));
@@ -176,7 +193,7 @@ impl Drop for InstanceHandle {
         // SAFETY: we own the block, allocated by this allocator with this layout, and drop it once.
         unsafe {
             std::ptr::drop_in_place(self.ptr.as_ptr());
-            allocator.deallocate_instance(self.ptr.cast(), layout);
+            allocator.deallocate_instance(self.ptr.cast(), layout, used);
         }
     }
 }
@@ -243,21 +260,15 @@ impl Instance {
                 let def = self.vmctx_field::<VMTableDefinition>(o.defined_table(i as u32));
                 self.tables[i].set_vmdef(def);
             }
-            // Function references come before globals: a global may hold `ref.func`.
-            let code = module.code_base();
-            for (defined, &escape) in info.escape_index.iter().enumerate() {
-                if escape == u32::MAX {
-                    continue;
+            // Function references are made on first use (`func_ref`), tables' elements too (their
+            // template): none is written here.
+            if let Some(templates) = module.table_templates() {
+                let vmctx = self.vmctx();
+                for (table, template) in self.tables.iter_mut().zip(templates.iter()) {
+                    if let Some(template) = template {
+                        table.set_template(template, vmctx);
+                    }
                 }
-                let func = info.num_imported_funcs + defined as u32;
-                let ty = info.functions[func as usize] as usize;
-                let func_ref = VMFuncRef {
-                    wasm_call: (code + module.function_range(defined).0 as usize) as *const u8,
-                    vmctx: self.vmctx(),
-                    type_index: module.type_ids()[ty],
-                    array_call: module.entry_trampoline(ty),
-                };
-                self.vmctx_field::<VMFuncRef>(o.func_ref(escape)).write(func_ref);
             }
             for (i, g) in info.globals.iter().enumerate().skip(info.num_imported_globals as usize) {
                 let value = self.eval_const(g.init.as_ref().expect("defined globals have an initializer"));
@@ -280,7 +291,8 @@ impl Instance {
         }
     }
 
-    /// The function reference of function `func` (null if a defined function does not escape).
+    /// The function reference of function `func` (null if a defined function does not escape). The
+    /// reference of a defined function is made on first use.
     pub fn func_ref(&self, func: u32) -> *const VMFuncRef {
         let info = self.module.info();
         match info.defined_func(func) {
@@ -291,9 +303,34 @@ impl Instance {
             }
             Some(d) => match info.escape_index[d as usize] {
                 u32::MAX => std::ptr::null(),
-                e => self.vmctx_field::<VMFuncRef>(info.offsets.func_ref(e)),
+                e => {
+                    let ptr = self.vmctx_field::<VMFuncRef>(info.offsets.func_ref(e));
+                    // SAFETY: the reference lies in this instance's VMContext, zeroed at allocation;
+                    // a reference that was made has a non-null code pointer.
+                    unsafe {
+                        if (*ptr).wasm_call.is_null() {
+                            let ty = info.functions[func as usize] as usize;
+                            ptr.write(VMFuncRef {
+                                wasm_call: (self.module.code_base() + self.module.function_range(d as usize).0 as usize)
+                                    as *const u8,
+                                vmctx: self.vmctx(),
+                                type_index: self.module.type_ids()[ty],
+                                array_call: self.module.entry_trampoline(ty),
+                            });
+                            self.func_refs_made.set(self.func_refs_made.get().max(e + 1));
+                        }
+                    }
+                    ptr
+                }
             },
         }
+    }
+
+    /// How many bytes of the instance block (header and VMContext) may have been written: everything
+    /// but the function references never made.
+    fn used_bytes(&self) -> usize {
+        let o = &self.module.info().offsets;
+        instance_header_size() + o.func_ref(self.func_refs_made.get()) as usize
     }
 
     /// Memory `index` (imported or defined).
@@ -328,65 +365,88 @@ impl Instance {
         }
     }
 
-    /// The bytes of data segment `index`, empty once dropped.
+    /// The bytes of data segment `index`, empty once dropped (active segments are dropped by
+    /// instantiation).
     pub fn data_segment(&self, index: u32) -> &[u8] {
-        if self.dropped_data[index as usize] {
+        let info = self.module.info();
+        let seg = &info.data[index as usize];
+        if !matches!(seg.mode, DataMode::Passive) || self.dropped_data.get(index as usize) == Some(&true) {
             return &[];
         }
-        let info = self.module.info();
-        &info.data_bytes[info.data[index as usize].bytes.clone()]
+        &info.data_bytes[seg.bytes.clone()]
     }
 
     /// Drops data segment `index`.
     pub fn drop_data(&mut self, index: u32) {
-        self.dropped_data[index as usize] = true;
+        if let Some(d) = self.dropped_data.get_mut(index as usize) {
+            *d = true;
+        }
     }
 
-    /// The number of elements of element segment `index` (0 once dropped).
-    pub fn element_len(&self, index: u32) -> usize {
-        if self.dropped_elements[index as usize] {
-            0
-        } else {
-            self.module.info().elements[index as usize].items.len()
+    /// The items of element segment `index`, empty once dropped (active and declared segments are
+    /// dropped by instantiation).
+    fn element_items(&self, index: u32) -> &[ConstExpr] {
+        let seg = &self.module.info().elements[index as usize];
+        if !matches!(seg.mode, ElementMode::Passive) || self.dropped_elements.get(index as usize) == Some(&true) {
+            return &[];
         }
+        &seg.items
     }
 
     /// Drops element segment `index`.
     pub fn drop_element(&mut self, index: u32) {
-        self.dropped_elements[index as usize] = true;
+        if let Some(d) = self.dropped_elements.get_mut(index as usize) {
+            *d = true;
+        }
     }
 
     /// `table.init`: copies `len` elements of segment `elem` from `src` to table `table` at `dst`.
     pub fn table_init(&mut self, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapCode> {
-        let seg_len = self.element_len(elem);
-        // SAFETY: table pointers are valid while the instance lives; no other reference is live.
-        let table = unsafe { &mut *self.table(table) };
-        let (dst, src, len) = (dst as usize, src as usize, len as usize);
-        if src.checked_add(len).is_none_or(|e| e > seg_len)
-            || dst.checked_add(len).is_none_or(|e| e > table.elements().len())
-        {
+        let module = self.module.clone();
+        let items = module.info().elements[elem as usize].items.as_ref();
+        let available = self.element_items(elem).len();
+        let (src, len) = (src as usize, len as usize);
+        if src.checked_add(len).is_none_or(|e| e > available) {
             return Err(TrapCode::TableOutOfBounds);
         }
-        let module = self.module.clone();
-        let items = &module.info().elements[elem as usize].items[src..src + len];
-        for (slot, item) in table.elements_mut()[dst..dst + len].iter_mut().zip(items) {
-            *slot = self.eval_const(item) as usize;
+        self.write_elements(table, dst, &items[src..src + len])
+    }
+
+    /// Writes `items` into table `table` at `dst` (all or nothing).
+    fn write_elements(&mut self, table: u32, dst: u32, items: &[ConstExpr]) -> Result<(), TrapCode> {
+        // SAFETY: table pointers are valid while the instance lives; no other reference is live.
+        let table = unsafe { &mut *self.table(table) };
+        if (dst as usize).checked_add(items.len()).is_none_or(|e| e > table.size() as usize) {
+            return Err(TrapCode::TableOutOfBounds);
+        }
+        for (i, item) in items.iter().enumerate() {
+            table.set(dst + i as u32, self.eval_const(item) as usize);
         }
         Ok(())
     }
 
     /// `memory.init`: copies `len` bytes of data segment `data` from `src` to memory `mem` at `dst`.
     pub fn memory_init(&mut self, mem: u32, data: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapCode> {
-        // SAFETY: memory pointers are valid while the instance lives; no other reference is live.
-        let memory = unsafe { &mut *self.memory(mem) };
-        let bytes = self.data_segment(data);
-        let (dst, src, len) = (dst as usize, src as usize, len as usize);
-        if src.checked_add(len).is_none_or(|e| e > bytes.len())
-            || dst.checked_add(len).is_none_or(|e| e > memory.byte_size())
-        {
+        let module = self.module.clone();
+        let info = module.info();
+        let bytes = &info.data_bytes[info.data[data as usize].bytes.clone()];
+        let available = self.data_segment(data).len();
+        let (src, len) = (src as usize, len as usize);
+        if src.checked_add(len).is_none_or(|e| e > available) {
             return Err(TrapCode::MemoryOutOfBounds);
         }
-        memory.data_mut()[dst..dst + len].copy_from_slice(&bytes[src..src + len]);
+        self.write_bytes(mem, dst, &bytes[src..src + len])
+    }
+
+    /// Writes `bytes` into memory `mem` at `dst` (all or nothing).
+    fn write_bytes(&mut self, mem: u32, dst: u32, bytes: &[u8]) -> Result<(), TrapCode> {
+        // SAFETY: memory pointers are valid while the instance lives; no other reference is live.
+        let memory = unsafe { &mut *self.memory(mem) };
+        let dst = dst as usize;
+        if dst.checked_add(bytes.len()).is_none_or(|e| e > memory.byte_size()) {
+            return Err(TrapCode::MemoryOutOfBounds);
+        }
+        memory.data_mut()[dst..dst + bytes.len()].copy_from_slice(bytes);
         Ok(())
     }
 
@@ -397,37 +457,31 @@ impl Instance {
     pub fn initialize(&mut self) -> Result<(), TrapCode> {
         let module = self.module.clone();
         let info = module.info();
-        for (i, seg) in info.elements.iter().enumerate() {
-            match &seg.mode {
-                ElementMode::Active { table, offset } => {
-                    let dst = self.eval_const(offset) as u32;
-                    if let Err(trap) = self.table_init(*table, i as u32, dst, 0, seg.items.len() as u32) {
-                        // The data segments were never written: functions already stored in an
-                        // imported table must see the memory without the image.
-                        if let (Some(m), Some((_, image))) = (self.image_memory, module.memory_image()) {
-                            // SAFETY: memory pointers are valid while the instance lives; no other
-                            // reference is live.
-                            let memory = unsafe { &mut *self.memory(m) };
-                            memory.unmap_image(image).map_err(|_| trap)?;
-                        }
-                        return Err(trap);
+        // With table templates, the active element segments are in the tables already (made lazily).
+        if module.table_templates().is_none() {
+            for seg in info.elements.iter() {
+                let ElementMode::Active { table, offset } = &seg.mode else { continue };
+                let dst = self.eval_const(offset) as u32;
+                if let Err(trap) = self.write_elements(*table, dst, &seg.items) {
+                    // The data segments were never written: functions already stored in an
+                    // imported table must see the memory without the image.
+                    if let (Some(m), Some((_, image))) = (self.image_memory, module.memory_image()) {
+                        // SAFETY: memory pointers are valid while the instance lives; no other
+                        // reference is live.
+                        let memory = unsafe { &mut *self.memory(m) };
+                        memory.unmap_image(image).map_err(|_| trap)?;
                     }
-                    self.drop_element(i as u32);
+                    return Err(trap);
                 }
-                ElementMode::Declared => self.drop_element(i as u32),
-                ElementMode::Passive => {}
             }
         }
-        for (i, seg) in info.data.iter().enumerate() {
+        if self.image_memory.is_some() {
+            return Ok(()); // a memory image holds every active data segment
+        }
+        for seg in info.data.iter() {
             if let DataMode::Active { memory, offset } = &seg.mode {
-                if self.image_memory == Some(*memory) {
-                    // Already in the memory image: only drop it.
-                    self.drop_data(i as u32);
-                    continue;
-                }
                 let dst = self.eval_const(offset) as u32;
-                self.memory_init(*memory, i as u32, dst, 0, seg.bytes.len() as u32)?;
-                self.drop_data(i as u32);
+                self.write_bytes(*memory, dst, &info.data_bytes[seg.bytes.clone()])?;
             }
         }
         Ok(())

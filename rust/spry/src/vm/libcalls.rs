@@ -5,6 +5,7 @@
 //! code; the compiled caller then raises it with `spry_raise_trap`, so no Rust frame is ever unwound.
 
 use super::instance::Instance;
+use super::table::Table;
 use super::traphandlers::spry_raise_trap;
 use super::vmcontext::VMContext;
 use crate::trap::TrapCode;
@@ -109,11 +110,11 @@ pub unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, delta: u3
 pub unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u32, val: u64, len: u32) -> u32 {
     // SAFETY: see `memory_grow`.
     let table = unsafe { &mut *Instance::from_vmctx(vmctx).table(table) };
-    if !in_bounds(dst, len, table.elements().len()) {
-        return TrapCode::TableOutOfBounds.as_u8() as u32;
+    if table.fill(dst, val as usize, len) {
+        0
+    } else {
+        TrapCode::TableOutOfBounds.as_u8() as u32
     }
-    table.elements_mut()[dst as usize..(dst + len) as usize].fill(val as usize);
-    0
 }
 
 /// `table.copy` (the tables may be the same and the ranges may overlap).
@@ -131,18 +132,46 @@ pub unsafe extern "C" fn table_copy(
     // SAFETY: see `memory_grow`.
     let instance = unsafe { Instance::from_vmctx(vmctx) };
     let (d, s) = (instance.table(dst_t), instance.table(src_t));
-    // SAFETY: table pointers are valid; lengths are read before any mutable borrow.
-    let (dlen, slen) = unsafe { ((*d).elements().len(), (*s).elements().len()) };
-    if !in_bounds(dst, len, dlen) || !in_bounds(src, len, slen) {
-        return TrapCode::TableOutOfBounds.as_u8() as u32;
+    let src_table = (d != s).then_some(s);
+    // SAFETY: table pointers are valid; `src_table` is another table when given.
+    if unsafe { Table::copy(&mut *d, src_table, dst, src, len) } {
+        0
+    } else {
+        TrapCode::TableOutOfBounds.as_u8() as u32
     }
-    // SAFETY: both ranges are in bounds; `copy` handles the same table and overlap.
-    unsafe {
-        let from = (*s).elements().as_ptr().add(src as usize);
-        let to = (*d).elements_mut().as_mut_ptr().add(dst as usize);
-        std::ptr::copy(from, to, len as usize);
+}
+
+/// `table.set`.
+///
+/// # Safety
+/// See [`memory_grow`].
+pub unsafe extern "C" fn table_set(vmctx: *mut VMContext, table: u32, elem: u32, value: u64) -> u32 {
+    // SAFETY: see `memory_grow`.
+    let table = unsafe { &mut *Instance::from_vmctx(vmctx).table(table) };
+    if table.set(elem, value as usize) {
+        0
+    } else {
+        TrapCode::TableOutOfBounds.as_u8() as u32
     }
-    0
+}
+
+/// Makes element `elem` of a `funcref` table, which compiled code found not initialized yet.
+///
+/// # Safety
+/// See [`memory_grow`]; `elem` is in bounds (compiled code checked it).
+pub unsafe extern "C" fn table_get_lazy(vmctx: *mut VMContext, table: u32, elem: u32) -> u64 {
+    // SAFETY: see `memory_grow`.
+    let table = unsafe { &mut *Instance::from_vmctx(vmctx).table(table) };
+    table.get(elem).unwrap_or(0) as u64
+}
+
+/// `ref.func`.
+///
+/// # Safety
+/// See [`memory_grow`]; `func` is a function of the instance that may be referenced (validation).
+pub unsafe extern "C" fn ref_func(vmctx: *mut VMContext, func: u32) -> u64 {
+    // SAFETY: see `memory_grow`.
+    unsafe { Instance::from_vmctx(vmctx) }.func_ref(func) as u64
 }
 
 /// `table.init`.

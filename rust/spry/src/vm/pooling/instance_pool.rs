@@ -57,18 +57,19 @@ impl InstancePool {
         Ok(NonNull::new(ptr).expect("reservations are not at address 0"))
     }
 
-    /// Zeros an instance block's slot and frees it.
+    /// Zeros an instance block's slot, of which only the first `used` bytes may have been written, and
+    /// frees it.
     ///
     /// # Safety
-    /// `ptr` came from `allocate(layout)` on this pool and is no longer used.
-    pub unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+    /// `ptr` came from `allocate` on this pool and is no longer used; its bytes past `used` are zero.
+    pub unsafe fn deallocate(&self, ptr: NonNull<u8>, used: usize) {
         let offset = ptr.as_ptr() as usize - self.mapping.base() as usize;
         debug_assert_eq!(offset % self.slot_size, 0);
         let slot = (offset / self.slot_size) as u32;
         // SAFETY: the slot is page-aligned read/write anonymous memory, ours alone (per the contract).
-        if unsafe { reset_anonymous(ptr.as_ptr(), layout.size(), self.keep_resident) }.is_err() {
+        if unsafe { reset_anonymous(ptr.as_ptr(), used, self.keep_resident) }.is_err() {
             // SAFETY: as above; a plain write cannot fail.
-            unsafe { reset_anonymous(ptr.as_ptr(), layout.size(), usize::MAX) }.expect("zeroing cannot fail");
+            unsafe { reset_anonymous(ptr.as_ptr(), used, usize::MAX) }.expect("zeroing cannot fail");
         }
         self.free.free(slot, None);
     }

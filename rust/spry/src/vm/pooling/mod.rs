@@ -224,9 +224,9 @@ impl InstanceAllocator for PoolingAllocator {
         self.instances.allocate(layout)
     }
 
-    unsafe fn deallocate_instance(&self, ptr: NonNull<u8>, layout: Layout) {
+    unsafe fn deallocate_instance(&self, ptr: NonNull<u8>, layout: Layout, used: usize) {
         // SAFETY: forwarded contract.
-        unsafe { self.instances.deallocate(ptr, layout) }
+        unsafe { self.instances.deallocate(ptr, layout.size().min(used)) }
     }
 
     fn allocate_memory(&self, ty: &MemoryType, tunables: &Tunables) -> Result<Box<LinearMemory>> {

@@ -68,12 +68,19 @@ impl TablePool {
             drop(table);
             return;
         };
-        let used = std::mem::size_of_val(table.elements());
+        // Only the elements written since the table was made (lazily made ones included) are nonzero.
+        let dirty = table.dirty();
         drop(table);
-        // SAFETY: the slot is page-aligned read/write anonymous memory, ours alone.
-        if unsafe { reset_anonymous(self.slot_base(slot), used, self.keep_resident) }.is_err() {
+        let page_elements = rustix::param::page_size() / size_of::<usize>();
+        let start = dirty.start / page_elements * page_elements;
+        let len = (dirty.end - start) * size_of::<usize>();
+        // SAFETY: `start` is page-aligned in the slot, whose elements are read/write anonymous memory,
+        // ours alone.
+        let base = unsafe { self.slot_base(slot).add(start * size_of::<usize>()) };
+        // SAFETY: as above.
+        if !dirty.is_empty() && unsafe { reset_anonymous(base, len, self.keep_resident) }.is_err() {
             // SAFETY: as above; a plain write cannot fail.
-            unsafe { reset_anonymous(self.slot_base(slot), used, usize::MAX) }.expect("zeroing cannot fail");
+            unsafe { reset_anonymous(base, len, usize::MAX) }.expect("zeroing cannot fail");
         }
         self.free.free(slot, None);
     }
