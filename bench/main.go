@@ -63,6 +63,7 @@ var (
 	wlFlag   = flag.String("workloads", "", "comma-separated workloads to run (default a,b,c,d; -quick: a,b)")
 	liveN    = flag.Int("live", 10000, "live instances for the resident-memory figure")
 	cycleFor = flag.Duration("cycle", 0, "for profiling (perf record): only run the new store + instantiate + close cycle, for this long per runtime and workload, and print its time")
+	cycleG   = flag.Int("cycle-goroutines", 1, "with -cycle: run the cycle on this many goroutines at once (the time printed is per cycle of one goroutine)")
 	target   time.Duration
 	results  []result
 	progress = os.Stderr
@@ -300,18 +301,36 @@ func cycleOnly(rd runnerDef, w *Workload, mod Module) error {
 	if err := mod.Prepare(); err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
-	n, start := 0, time.Now()
-	for time.Since(start) < *cycleFor {
-		for i := 0; i < 1000; i++ {
-			inst, err := mod.Instantiate(false)
-			if err != nil {
-				return err
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, *cycleG)
+	start := time.Now()
+	for g := 0; g < *cycleG; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 0
+			for time.Since(start) < *cycleFor {
+				for i := 0; i < 1000; i++ {
+					inst, err := mod.Instantiate(false)
+					if err != nil {
+						errs <- err
+						return
+					}
+					inst.Close()
+				}
+				n += 1000
 			}
-			inst.Close()
-		}
-		n += 1000
+			total.Add(int64(n))
+		}()
 	}
-	record(rd, w, "instantiate", us(time.Since(start)/time.Duration(n)), "µs")
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	per := time.Since(start) * time.Duration(*cycleG) / time.Duration(total.Load())
+	record(rd, w, "instantiate", us(per), "µs")
 	return nil
 }
 

@@ -3,6 +3,7 @@
 package spry
 
 import (
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 )
@@ -12,15 +13,26 @@ import (
 // passes their handles back to the callbacks.
 //
 // Lookups are the hot path of every host call: two atomic loads and a slice index, no lock, no map,
-// no allocation. Registration and release take a mutex. A handle is the slot index in the low 32
-// bits and the slot's generation in the high 32 bits, so a stale handle (its slot freed and
-// reused) finds nothing instead of the slot's new occupant.
+// no allocation. Registration and release (once per store: per instance, for a service that makes a
+// store per request) take the mutex of one of several shards, picked at random on registration, so
+// goroutines creating stores at once rarely wait on each other. A handle is the slot index in the
+// low 32 bits and the slot's generation in the high 32 bits, so a stale handle (its slot freed and
+// reused) finds nothing instead of the slot's new occupant. Slot i belongs to shard i % handleShards.
 type handleTable[T any] struct {
-	mu     sync.Mutex
+	shards [handleShards]handleShard
+	growMu sync.Mutex                        // serializes growth of chunks
 	chunks atomic.Pointer[[]*handleChunk[T]] // copied on growth; chunks themselves never move
-	free   []uint32                          // released slot indices
-	next   uint32                            // the next never-used slot index
-	gens   []uint32                          // generation per slot; guarded by mu
+}
+
+const handleShards = 8
+
+// handleShard owns the slot indices congruent to its number modulo handleShards.
+type handleShard struct {
+	mu   sync.Mutex
+	free []uint32 // released slot indices
+	next uint32   // the next never-used local index
+	gens []uint32 // generation per local index
+	_    [64]byte // keeps shards' locks on separate cache lines
 }
 
 const handleChunkBits = 10
@@ -34,21 +46,28 @@ type handleSlot[T any] struct {
 
 // add registers p and returns its handle (never 0).
 func (t *handleTable[T]) add(p *T) uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var idx uint32
-	if n := len(t.free); n > 0 {
-		idx = t.free[n-1]
-		t.free = t.free[:n-1]
+	s := rand.Uint32() % handleShards
+	sh := &t.shards[s]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	var local uint32
+	if n := len(sh.free); n > 0 {
+		local = sh.free[n-1]
+		sh.free = sh.free[:n-1]
 	} else {
-		t.next++ // slot 0 is never used: handle 0 means "none"
-		idx = t.next
-		for int(idx) >= len(t.gens) {
-			t.gens = append(t.gens, 0)
-		}
+		local = sh.next
+		sh.next++
+		sh.gens = append(sh.gens, 0)
 	}
-	t.gens[idx]++
-	h := uint64(t.gens[idx])<<32 | uint64(idx)
+	idx := local*handleShards + s
+	if idx == 0 { // slot 0 is never used: handle 0 means "none"
+		local = sh.next
+		sh.next++
+		sh.gens = append(sh.gens, 0)
+		idx = local*handleShards + s
+	}
+	sh.gens[local]++
+	h := uint64(sh.gens[local])<<32 | uint64(idx)
 	slot := t.slot(idx, true)
 	slot.handle.Store(h)
 	slot.p.Store(p)
@@ -76,10 +95,15 @@ func (t *handleTable[T]) get(h uint64) *T {
 
 // remove releases h; it reports whether h was registered (a stale or unknown handle is ignored).
 func (t *handleTable[T]) remove(h uint64) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	idx := uint32(h)
-	if idx == 0 || int(idx) >= len(t.gens) || uint64(t.gens[idx])<<32|uint64(idx) != h {
+	if idx == 0 {
+		return false
+	}
+	sh := &t.shards[idx%handleShards]
+	local := idx / handleShards
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if int(local) >= len(sh.gens) || uint64(sh.gens[local])<<32|uint64(idx) != h {
 		return false
 	}
 	slot := t.slot(idx, false)
@@ -88,21 +112,26 @@ func (t *handleTable[T]) remove(h uint64) bool {
 	}
 	slot.p.Store(nil)
 	slot.handle.Store(0)
-	t.free = append(t.free, idx)
+	sh.free = append(sh.free, local)
 	return true
 }
 
-// slot returns the slot of idx, growing the chunk list when grow is set. Called with mu held.
+// slot returns the slot of idx, growing the chunk list when grow is set.
 func (t *handleTable[T]) slot(idx uint32, grow bool) *handleSlot[T] {
 	c := int(idx >> handleChunkBits)
+	if p := t.chunks.Load(); p != nil && c < len(*p) {
+		return &(*p)[c][idx&(1<<handleChunkBits-1)]
+	}
+	if !grow {
+		return nil
+	}
+	t.growMu.Lock()
+	defer t.growMu.Unlock()
 	var chunks []*handleChunk[T]
 	if p := t.chunks.Load(); p != nil {
 		chunks = *p
 	}
 	if c >= len(chunks) {
-		if !grow {
-			return nil
-		}
 		grown := make([]*handleChunk[T], c+1)
 		copy(grown, chunks)
 		for i := len(chunks); i <= c; i++ {
@@ -116,7 +145,15 @@ func (t *handleTable[T]) slot(idx uint32, grow bool) *handleSlot[T] {
 
 // len returns how many handles are registered (for tests).
 func (t *handleTable[T]) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return int(t.next) - len(t.free)
+	n := 0
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		n += int(sh.next) - len(sh.free)
+		if i == 0 && sh.next > 0 {
+			n-- // local index 0 of shard 0 (slot 0) is skipped, never registered
+		}
+		sh.mu.Unlock()
+	}
+	return n
 }

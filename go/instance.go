@@ -21,6 +21,16 @@ type Instance struct {
 	h     C.spry_instance_t
 }
 
+// newInstance returns the Instance of h in s: the store's first instance lives in the Store itself
+// (a store per instance then costs one allocation fewer).
+func (s *Store) newInstance(h C.spry_instance_t) *Instance {
+	if s.inst0.store == nil {
+		s.inst0 = Instance{store: s, h: h}
+		return &s.inst0
+	}
+	return &Instance{store: s, h: h}
+}
+
 // NewInstance instantiates module in store s with imports given in the order of the module's
 // imports (Module.Imports), and runs its start function. Linker.Instantiate, which resolves imports
 // by name, is usually more convenient.
@@ -48,7 +58,7 @@ func NewInstance(ctx context.Context, s *Store, module *Module, imports []Extern
 	if err != nil {
 		return nil, err
 	}
-	return &Instance{store: s, h: h}, nil
+	return s.newInstance(h), nil
 }
 
 // Store returns the store the instance belongs to.

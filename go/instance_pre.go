@@ -89,5 +89,5 @@ func (p *InstancePre) Instantiate(ctx context.Context, s *Store) (*Instance, err
 	if err != nil {
 		return nil, err
 	}
-	return &Instance{store: s, h: h}, nil
+	return s.newInstance(h), nil
 }

@@ -209,5 +209,5 @@ func (l *Linker) Instantiate(ctx context.Context, s *Store, module *Module) (*In
 	if err != nil {
 		return nil, err
 	}
-	return &Instance{store: s, h: h}, nil
+	return s.newInstance(h), nil
 }

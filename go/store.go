@@ -40,7 +40,8 @@ type Store struct {
 	panicking  bool  // panicValue is set (it may be nil-like)
 	hostErr    error // the error of a host function, wrapped by the trap it became
 
-	x *storeExtra // made on first use (see extra)
+	x     *storeExtra // made on first use (see extra)
+	inst0 Instance    // the store's first instance (see newInstance)
 }
 
 // storeExtra is the part of a Store that many stores never need.

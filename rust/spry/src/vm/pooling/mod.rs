@@ -136,7 +136,7 @@ pub(crate) unsafe fn reset_anonymous(ptr: *mut u8, len: usize, keep_resident: us
 }
 
 /// How many released memory slots wait to be reset together (see [`decommit`]).
-pub(crate) const DECOMMIT_BATCH: usize = 16;
+pub(crate) const DECOMMIT_BATCH: usize = 64;
 
 /// `PIDFD_SELF_THREAD_GROUP` (Linux 6.15+): a pidfd naming the calling process itself, even after a
 /// `fork` (a pidfd opened on our pid would name the parent there).
