@@ -93,9 +93,11 @@ func DeserializeModule(engine *Engine, b []byte) (*Module, error) {
 }
 
 // DeserializeModuleFile is DeserializeModule of the contents of the file at path, which is mapped
-// rather than read. The same trust requirement applies: the file must hold an artifact of Spry's
-// own Serialize with a matching engine, be writable only by trusted users, and not change while
-// it loads.
+// rather than read: the module's code runs from the file's pages (shared with the page cache), so
+// loading costs the checks and the module's tables, not a copy of its code. The same trust
+// requirement applies: the file must hold an artifact of Spry's own Serialize with a matching
+// engine and be writable only by trusted users; in addition it must not be modified while the
+// module (or anything made from it) is alive. Replace such a file by renaming a new one over it.
 func DeserializeModuleFile(engine *Engine, path string) (*Module, error) {
 	return newModule(engine, "Module", func(e *C.spry_engine_t, out **C.spry_module_t) error {
 		p, n := cString(path)

@@ -158,7 +158,7 @@ pub unsafe extern "C" fn spry_module_deserialize(
 }
 
 /// `spry_module_deserialize` of the contents of the file at `path` (`len` bytes of UTF-8, not
-/// NUL-terminated), which is mapped rather than read.
+/// NUL-terminated), which is mapped rather than read: the module's code runs from the file's pages.
 ///
 /// On success, returns NULL and writes the new module, owned by the caller, to `*out`. On failure
 /// returns an error and writes nothing: as for `spry_module_deserialize`, and also a file that
@@ -167,8 +167,9 @@ pub unsafe extern "C" fn spry_module_deserialize(
 /// # Safety
 ///
 /// As for `spry_module_deserialize`: the file must hold an artifact of `spry_module_serialize` of a
-/// trusted Spry and be writable only by trusted users; in addition it must not be modified while it
-/// loads. `path` is NULL or points to `len` readable bytes.
+/// trusted Spry and be writable only by trusted users; in addition it must not be modified while the
+/// module (or anything made from it) lives (replace it by renaming a new file over it). `path` is
+/// NULL or points to `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn spry_module_deserialize_file(
     engine: *const spry_engine_t,

@@ -65,8 +65,9 @@ impl Module {
     /// Validates and compiles `wasm`, bypassing the compile cache.
     fn compile(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let e = &engine.inner;
-        let (info, compiled) = compile::compile_module(&*e.isa, &e.tunables, e.config.parallel_compilation, wasm)?;
-        Module::from_compiled(engine, info, compiled)
+        let (info, mut compiled) = compile::compile_module(&*e.isa, &e.tunables, e.config.parallel_compilation, wasm)?;
+        let code = std::mem::take(&mut compiled.code);
+        Module::from_compiled(engine, info, compiled, &code)
     }
 
     /// Writes the module's compiled form: an artifact that [`Module::deserialize`] loads without
@@ -95,15 +96,18 @@ impl Module {
     /// trusted Spry. The checks above catch accidents, not malice: a crafted artifact with a valid
     /// checksum can run arbitrary code.
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        let (info, compiled) = serialize::deserialize(engine, bytes.as_ref())?;
-        Module::from_compiled(engine, info, compiled)
+        let (info, compiled, code) = serialize::deserialize(engine, bytes.as_ref())?;
+        Module::from_compiled(engine, info, compiled, code)
     }
 
-    /// [`Module::deserialize`] of the contents of the file at `path`, which is mapped, not read.
+    /// [`Module::deserialize`] of the contents of the file at `path`, which is mapped, not read: the
+    /// code runs from the file's pages (shared with the page cache and with other processes that load
+    /// the same file), so loading costs the checks and the module's tables, not a copy of its code.
     ///
     /// # Safety
     ///
-    /// As for [`Module::deserialize`]; in addition the file must not be modified while it loads.
+    /// As for [`Module::deserialize`]; in addition the file must not be modified while the module (or
+    /// anything made from it) lives: replace it with a new file (rename), as the compile cache does.
     pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let file = std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
@@ -115,13 +119,13 @@ impl Module {
             return unsafe { Module::deserialize(engine, []) };
         }
         // SAFETY: a fresh private read-only mapping of a file we opened; the caller guarantees that
-        // the file is not modified while mapped. It is unmapped below, before returning.
+        // the file is not modified. Populated at once: every byte is read (checksum).
         let ptr = unsafe {
             rustix::mm::mmap(
                 std::ptr::null_mut(),
                 len,
                 rustix::mm::ProtFlags::READ,
-                rustix::mm::MapFlags::PRIVATE,
+                rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::POPULATE,
                 &file,
                 0,
             )
@@ -129,9 +133,19 @@ impl Module {
         .with_context(|| format!("failed to map {}", path.display()))?;
         // SAFETY: the mapping is `len` readable bytes, alive until the `munmap` below.
         let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
-        // SAFETY: forwarded from the caller.
-        let module = unsafe { Module::deserialize(engine, bytes) };
-        // SAFETY: our own mapping; `bytes` is not used after this (everything was copied out).
+        let module = serialize::deserialize(engine, bytes).and_then(|(info, compiled, code)| {
+            let offset = code.as_ptr() as usize - bytes.as_ptr() as usize;
+            // SAFETY: the code lies in the file at `offset` (page-aligned by the format, checked by
+            // `map_file`); the caller keeps the file unchanged while the module lives.
+            let code = unsafe {
+                CodeMemory::map_file(&file, offset as u64, code.len(), |base, bytes| {
+                    apply_absolute(&compiled, base, bytes)
+                })
+            }?;
+            Module::from_code(engine, info, compiled, code)
+        });
+        // SAFETY: our own mapping; nothing refers to it any more (what the module needs was copied
+        // out, and its code is a mapping of its own).
         unsafe {
             let _ = rustix::mm::munmap(ptr, len);
         }
@@ -140,16 +154,17 @@ impl Module {
 
     /// The module of `info` and its `compiled` code, from [`Module::new`] or [`Module::deserialize`]:
     /// maps and registers the code, and prepares what instantiation needs.
-    fn from_compiled(engine: &Engine, info: ModuleInfo, compiled: CompiledCode) -> Result<Module> {
+    /// `code` is the code blob (`compiled.code` is ignored: a deserialized module's code stays in the
+    /// artifact until it is mapped).
+    fn from_compiled(engine: &Engine, info: ModuleInfo, compiled: CompiledCode, code: &[u8]) -> Result<Module> {
+        let code = CodeMemory::new(code, |base, bytes| apply_absolute(&compiled, base, bytes))?;
+        Module::from_code(engine, info, compiled, code)
+    }
+
+    /// The module of `info` and its `compiled` tables, with its code mapped in `code`: registers the
+    /// code and prepares what instantiation needs.
+    fn from_code(engine: &Engine, info: ModuleInfo, compiled: CompiledCode, code: CodeMemory) -> Result<Module> {
         let e = &engine.inner;
-        let code = CodeMemory::new(&compiled.code, |base, bytes| {
-            for &(offset, lc) in &compiled.absolute {
-                let addr = libcalls::libcall_address(lc).ok_or_else(|| anyhow!("unsupported libcall {lc:?}"))?;
-                let _ = base;
-                bytes[offset as usize..offset as usize + 8].copy_from_slice(&(addr as u64).to_le_bytes());
-            }
-            Ok(())
-        })?;
         let code_info = Arc::new(CodeInfo {
             traps: compiled.traps.iter().map(|&(offset, code)| TrapSite { offset, code }).collect(),
             functions: compiled
@@ -261,6 +276,15 @@ impl Module {
     pub(crate) fn entry_trampoline(&self, ty: usize) -> VMArrayCallFn {
         self.inner.trampolines[ty].entry
     }
+}
+
+/// Writes the absolute addresses (libcalls) into `bytes`, the code as mapped at `base`.
+fn apply_absolute(compiled: &CompiledCode, _base: usize, bytes: &mut [u8]) -> Result<()> {
+    for &(offset, lc) in &compiled.absolute {
+        let addr = libcalls::libcall_address(lc).ok_or_else(|| anyhow!("unsupported libcall {lc:?}"))?;
+        bytes[offset as usize..offset as usize + 8].copy_from_slice(&(addr as u64).to_le_bytes());
+    }
+    Ok(())
 }
 
 /// The initial contents of the module's defined tables (see [`crate::vm::table`]), for applying its

@@ -23,9 +23,15 @@ impl CodeMemory {
     pub fn new(code: &[u8], patch: impl FnOnce(usize, &mut [u8]) -> Result<()>) -> Result<CodeMemory> {
         let page = rustix::param::page_size();
         let len = code.len().max(1).next_multiple_of(page);
-        // SAFETY: a fresh anonymous private mapping aliases nothing.
+        // SAFETY: a fresh anonymous private mapping aliases nothing. Populated up front: every page is
+        // written just below, and the kernel fills a range at once far faster than page by page.
         let ptr = unsafe {
-            mm::mmap_anonymous(std::ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE)
+            mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::POPULATE,
+            )
         }
         .context("mmap for code")?;
         let ptr = NonNull::new(ptr.cast::<u8>()).context("mmap returned null")?;
@@ -36,6 +42,40 @@ impl CodeMemory {
         patch(ptr.as_ptr() as usize, view)?;
         // SAFETY: the range is our own mapping; after this no one writes to it.
         unsafe { mm::mprotect(ptr.as_ptr().cast(), len, MprotectFlags::READ | MprotectFlags::EXEC) }
+            .context("mprotect code to read+execute")?;
+        Ok(mem)
+    }
+
+    /// Maps `len` bytes of code at `offset` (page-aligned) in `file` copy-on-write, lets `patch` fix
+    /// absolute addresses (only the pages it writes are copied), then makes the mapping read+execute.
+    /// Nothing is read or copied up front: the code's pages are the file's pages in the page cache,
+    /// shared by every process that maps the file.
+    ///
+    /// # Safety
+    /// The file must not be modified while the code is mapped (a private mapping shows later changes
+    /// to pages it has not copied), and `[offset, offset + len)` must lie within it.
+    pub unsafe fn map_file(
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+        patch: impl FnOnce(usize, &mut [u8]) -> Result<()>,
+    ) -> Result<CodeMemory> {
+        let page = rustix::param::page_size();
+        anyhow::ensure!(offset.is_multiple_of(page as u64), "code not page-aligned in the file");
+        // Whole pages: those past the code's end are still inside the file (the code is not its end).
+        let map_len = len.max(1).next_multiple_of(page);
+        // SAFETY: a fresh private mapping of the file; the caller keeps the file unchanged.
+        let ptr = unsafe {
+            mm::mmap(std::ptr::null_mut(), map_len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE, file, offset)
+        }
+        .context("mmap code from the file")?;
+        let ptr = NonNull::new(ptr.cast::<u8>()).context("mmap returned null")?;
+        let mem = CodeMemory { ptr, map_len, len };
+        // SAFETY: the mapping is `map_len >= len` bytes, readable and writable, and owned by `mem`.
+        let view = unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), len) };
+        patch(ptr.as_ptr() as usize, view)?;
+        // SAFETY: the range is our own mapping; after this no one writes to it.
+        unsafe { mm::mprotect(ptr.as_ptr().cast(), map_len, MprotectFlags::READ | MprotectFlags::EXEC) }
             .context("mprotect code to read+execute")?;
         Ok(mem)
     }

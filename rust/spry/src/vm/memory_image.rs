@@ -12,8 +12,8 @@ use crate::module::info::{ConstExpr, DataMode, ModuleInfo};
 use crate::WASM_PAGE_SIZE;
 use anyhow::{Context, Result};
 use rustix::fs::MemfdFlags;
+use rustix::mm::{self, MapFlags, ProtFlags};
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -72,10 +72,24 @@ impl MemoryImage {
             .context("failed to create a memfd for a memory image")?;
         let file = File::from(fd);
         file.set_len(hi - lo).context("failed to size a memory image")?;
-        // In order, so that a later segment overwrites an earlier one, as copying them would.
-        for (start, _, bytes) in segments {
-            file.write_all_at(&info.data_bytes[bytes], start - lo).context("failed to write a memory image")?;
+        // Written through a shared mapping of the memfd: one system call for any number of segments
+        // (a module may have tens of thousands). In order, so that a later segment overwrites an
+        // earlier one, as copying them would.
+        let len = usize::try_from(hi - lo).context("memory image too large")?;
+        // SAFETY: a fresh shared mapping of our own memfd, which nothing else maps yet.
+        let map = unsafe {
+            mm::mmap(std::ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::SHARED, &file, 0)
         }
+        .context("failed to map a memory image for writing")?;
+        for (start, _, bytes) in segments {
+            let src = &info.data_bytes[bytes];
+            // SAFETY: `[start - lo, start - lo + src.len())` lies within `[0, hi - lo)`, the mapping.
+            unsafe {
+                std::ptr::copy_nonoverlapping(src.as_ptr(), map.cast::<u8>().add((start - lo) as usize), src.len())
+            };
+        }
+        // SAFETY: our own mapping, no longer used.
+        unsafe { mm::munmap(map, len) }.context("failed to unmap a memory image")?;
         Ok(Some((
             memory,
             MemoryImage {

@@ -388,7 +388,7 @@ pub(crate) mod test_code {
     pub(crate) struct TestCode {
         base: *mut c_void,
         len: usize,
-        _registration: CodeRegistration,
+        registration: Option<CodeRegistration>,
     }
 
     impl TestCode {
@@ -407,7 +407,7 @@ pub(crate) mod test_code {
             unsafe { mm::mprotect(base, len, MprotectFlags::READ | MprotectFlags::EXEC) }.expect("mprotect");
             let info = CodeInfo { traps, functions, ..CodeInfo::default() };
             let registration = code_registry::register(base as usize, len, Arc::new(info));
-            TestCode { base, len, _registration: registration }
+            TestCode { base, len, registration: Some(registration) }
         }
 
         /// The address of the byte at `offset`.
@@ -418,6 +418,9 @@ pub(crate) mod test_code {
 
     impl Drop for TestCode {
         fn drop(&mut self) {
+            // Unregistered before it is unmapped: once unmapped, another thread may map (and register)
+            // code at the same address.
+            drop(self.registration.take());
             // SAFETY: the mapping is ours and no code runs in it any more (the tests join first).
             unsafe { mm::munmap(self.base, self.len) }.expect("munmap");
         }
