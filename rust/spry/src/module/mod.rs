@@ -262,12 +262,13 @@ impl Module {
         &self.inner.type_ids
     }
 
-    /// The module's memory image and the (defined) memory it is for, if it has one.
+    /// The initial contents of each defined table (`None` for a table no segment writes to), when the
+    /// module's element segments are applied lazily; `None` when instantiation applies them.
     pub(crate) fn table_templates(&self) -> Option<&[Option<Box<TableTemplate>>]> {
         self.inner.table_templates.as_deref()
     }
 
-    /// The copy-on-write image of the active data segments, with the memory it is for.
+    /// The module's memory image and the (defined) memory it is for, if it has one.
     pub(crate) fn memory_image(&self) -> Option<(u32, &MemoryImage)> {
         self.inner.memory_image.as_ref().map(|(m, i)| (*m, i))
     }

@@ -330,7 +330,7 @@ impl Instance {
     /// but the function references never made.
     fn used_bytes(&self) -> usize {
         let o = &self.module.info().offsets;
-        instance_header_size() + o.func_ref(self.func_refs_made.get()) as usize
+        instance_header_size() + o.func_refs_end(self.func_refs_made.get()) as usize
     }
 
     /// Memory `index` (imported or defined).

@@ -200,6 +200,12 @@ impl VMOffsets {
         debug_assert!(i < self.counts.escaped_funcs);
         self.func_refs + i * VMFUNCREF_SIZE
     }
+
+    /// Offset of the end of the first `n` escaped functions' references (`n` may be their count).
+    pub fn func_refs_end(&self, n: u32) -> u32 {
+        debug_assert!(n <= self.counts.escaped_funcs);
+        self.func_refs + n * VMFUNCREF_SIZE
+    }
 }
 
 #[cfg(test)]
