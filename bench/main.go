@@ -36,6 +36,11 @@ type Module interface {
 	Close()
 }
 
+// fileDeserializer is a Module whose runtime loads a serialized module from a file.
+type fileDeserializer interface {
+	DeserializeFile(path string) (Module, error)
+}
+
 // Instance is a live instance with its own store.
 type Instance interface {
 	// Calls returns the empty call and the host round trip (Go → Wasm → Go → Wasm).
@@ -224,6 +229,11 @@ func runOne(rd runnerDef, w *Workload) error {
 			return fmt.Errorf("deserialize: %w", err)
 		}
 		record(rd, w, "deserialize", ms(d), "ms")
+		if fd, ok := mod.(fileDeserializer); ok {
+			if err := measureFile(rd, w, fd, ser); err != nil {
+				return fmt.Errorf("deserialize file: %w", err)
+			}
+		}
 	} else if !errors.Is(err, errUnsupported) {
 		return fmt.Errorf("serialize: %w", err)
 	}
@@ -293,6 +303,35 @@ func runOne(rd runnerDef, w *Workload) error {
 			record(rd, w, "call host roundtrip", float64(d), "ns")
 		}
 	}
+	return nil
+}
+
+// measureFile records the time to load the serialized module ser from a file.
+func measureFile(rd runnerDef, w *Workload, fd fileDeserializer, ser []byte) error {
+	f, err := os.CreateTemp("", "spry-bench-*.bin")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(ser); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	d, err := measure(func() error {
+		m, err := fd.DeserializeFile(f.Name())
+		if err != nil {
+			return err
+		}
+		m.Close()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	record(rd, w, "deserialize file", ms(d), "ms")
 	return nil
 }
 
@@ -417,7 +456,7 @@ func liveRSS(mod Module, n int) (float64, error) {
 	return mib, nil
 }
 
-var figureOrder = []string{"compile", "deserialize", "instantiate", "instantiate+write", "inst/s 1g", "inst/s 2g", "rss", "call empty", "call host roundtrip"}
+var figureOrder = []string{"compile", "deserialize file", "deserialize", "instantiate", "instantiate+write", "inst/s 1g", "inst/s 2g", "rss", "call empty", "call host roundtrip"}
 
 func figureRank(f string) int {
 	for i, p := range figureOrder {

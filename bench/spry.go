@@ -58,6 +58,14 @@ func (m *spryModule) Deserialize(b []byte) (Module, error) {
 	return &spryModule{r: m.r, w: m.w, m: mm}, nil
 }
 
+func (m *spryModule) DeserializeFile(path string) (Module, error) {
+	mm, err := spry.DeserializeModuleFile(m.r.engine, path)
+	if err != nil {
+		return nil, err
+	}
+	return &spryModule{r: m.r, w: m.w, m: mm}, nil
+}
+
 func spryTypes(b []byte) []spry.ValueType {
 	out := make([]spry.ValueType, len(b))
 	for i, t := range b {

@@ -35,6 +35,14 @@ type wasmtimeGoModule struct {
 
 func (m *wasmtimeGoModule) Serialize() ([]byte, error) { return m.m.Serialize() }
 
+func (m *wasmtimeGoModule) DeserializeFile(path string) (Module, error) {
+	mm, err := wasmtime.NewModuleDeserializeFile(m.r.engine, path)
+	if err != nil {
+		return nil, err
+	}
+	return &wasmtimeGoModule{r: m.r, w: m.w, m: mm}, nil
+}
+
 func (m *wasmtimeGoModule) Deserialize(b []byte) (Module, error) {
 	mm, err := wasmtime.NewModuleDeserialize(m.r.engine, b)
 	if err != nil {
