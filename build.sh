@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one entry point of the repository.
 #   ./build.sh          build the native library (release) where cgo finds it, then run the main example
-#   ./build.sh test     run every test: cargo test (engine, C surface, spec suite), go vet, go test -race
+#   ./build.sh test     run every test: cargo test (engine, C surface, spec suite; fuzz regressions also
+#                       with debug assertions), go vet, go test -race
 #   ./build.sh header   regenerate include/spry.h from rust/spry-capi with cbindgen
 #   ./build.sh bench    run the engine benchmarks and the Go benchmarks
 #   ./build.sh lint     rustfmt --check, clippy with warnings denied, gofmt
@@ -28,6 +29,9 @@ case "$cmd" in
   test)
     native
     cargo test --release --workspace
+    # The fuzz regressions and the lazy-table tests once more with debug assertions (Spry's and
+    # Cranelift's), which release builds leave out.
+    cargo test -p spry --test fuzz_regressions --test lazy_tables
     go vet ./...
     go test -race -count=1 ./...
     ;;
