@@ -190,6 +190,19 @@ fn deserialize_file() {
     // SAFETY: the file was just written from `Module::serialize`, and nothing modifies it.
     let loaded = unsafe { Module::deserialize_file(&engine, &path) }.unwrap();
     assert_eq!(exercise(&engine, &loaded), exercise(&engine, &module));
+    // The memory image is mapped from the file, copy-on-write: an instance's writes reach neither the
+    // file nor another instance.
+    let bytes = std::fs::read(&path).unwrap();
+    let mut store = Store::new(&engine);
+    let a = Linker::new(&engine).instantiate(&mut store, &loaded).unwrap();
+    let mem = a.get_memory(&mut store, "mem").unwrap();
+    assert_eq!(&mem.data(&store)[16..20], &[1, 2, 3, 4]);
+    mem.data_mut(&mut store)[16..20].copy_from_slice(&[9, 9, 9, 9]);
+    let b = Linker::new(&engine).instantiate(&mut store, &loaded).unwrap();
+    let mem_b = b.get_memory(&mut store, "mem").unwrap();
+    assert_eq!(&mem_b.data(&store)[16..20], &[1, 2, 3, 4]);
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "an instance wrote to the artifact file");
+    drop(store);
     // The loaded module's code runs from the file: it must not change while the module lives.
     drop(loaded);
     std::fs::write(&path, b"").unwrap();

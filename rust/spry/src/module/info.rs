@@ -5,6 +5,7 @@ use crate::types::{FuncType, GlobalType, MemoryType, TableType};
 use crate::vm::vmoffsets::VMOffsets;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// A constant expression of WebAssembly 2.0 (a single instruction).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -134,7 +135,7 @@ pub struct ModuleInfo {
     /// The bytes of every data segment, back to back.
     pub data_bytes: Vec<u8>,
     /// Function names from the name section.
-    pub func_names: HashMap<u32, String>,
+    pub func_names: Arc<HashMap<u32, String>>,
     /// Number of imported functions.
     pub num_imported_funcs: u32,
     /// Number of imported tables.

@@ -96,7 +96,8 @@ impl Module {
     /// trusted Spry. The checks above catch accidents, not malice: a crafted artifact with a valid
     /// checksum can run arbitrary code.
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        let (info, compiled, code) = serialize::deserialize(engine, bytes.as_ref())?;
+        // The image section is not used here: the image is rebuilt in a memfd from the segments.
+        let (info, compiled, code, _image) = serialize::deserialize(engine, bytes.as_ref())?;
         Module::from_compiled(engine, info, compiled, code)
     }
 
@@ -133,7 +134,7 @@ impl Module {
         .with_context(|| format!("failed to map {}", path.display()))?;
         // SAFETY: the mapping is `len` readable bytes, alive until the `munmap` below.
         let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
-        let module = serialize::deserialize(engine, bytes).and_then(|(info, compiled, code)| {
+        let module = serialize::deserialize(engine, bytes).and_then(|(info, compiled, code, image)| {
             let offset = code.as_ptr() as usize - bytes.as_ptr() as usize;
             // SAFETY: the code lies in the file at `offset` (page-aligned by the format, checked by
             // `map_file`); the caller keeps the file unchanged while the module lives.
@@ -142,7 +143,22 @@ impl Module {
                     apply_absolute(&compiled, base, bytes)
                 })
             }?;
-            Module::from_code(engine, info, compiled, code)
+            // The memory image, mapped from the file too (when its place suits this host's pages).
+            let page = rustix::param::page_size();
+            let image = match image {
+                Some(im)
+                    if engine.inner.tunables.memory_images
+                        && im.offset.is_multiple_of(page)
+                        && im.bytes.len().is_multiple_of(page)
+                        && !im.bytes.is_empty() =>
+                {
+                    let file_offset = (im.bytes.as_ptr() as usize - bytes.as_ptr() as usize) as u64;
+                    let file = file.try_clone().context("failed to duplicate the file descriptor")?;
+                    Some(Some((im.memory, MemoryImage::from_file(file, file_offset, im.offset, im.bytes.len()))))
+                }
+                _ => None,
+            };
+            Module::from_code(engine, info, compiled, code, image)
         });
         // SAFETY: our own mapping; nothing refers to it any more (what the module needs was copied
         // out, and its code is a mapping of its own).
@@ -158,12 +174,19 @@ impl Module {
     /// artifact until it is mapped).
     fn from_compiled(engine: &Engine, info: ModuleInfo, compiled: CompiledCode, code: &[u8]) -> Result<Module> {
         let code = CodeMemory::new(code, |base, bytes| apply_absolute(&compiled, base, bytes))?;
-        Module::from_code(engine, info, compiled, code)
+        Module::from_code(engine, info, compiled, code, None)
     }
 
     /// The module of `info` and its `compiled` tables, with its code mapped in `code`: registers the
-    /// code and prepares what instantiation needs.
-    fn from_code(engine: &Engine, info: ModuleInfo, compiled: CompiledCode, code: CodeMemory) -> Result<Module> {
+    /// code and prepares what instantiation needs. `image` is the memory image when it was loaded
+    /// with the code (else it is built from the data segments, if the engine uses images).
+    fn from_code(
+        engine: &Engine,
+        info: ModuleInfo,
+        compiled: CompiledCode,
+        code: CodeMemory,
+        image: Option<Option<(u32, MemoryImage)>>,
+    ) -> Result<Module> {
         let e = &engine.inner;
         let code_info = Arc::new(CodeInfo {
             traps: compiled.traps.iter().map(|&(offset, code)| TrapSite { offset, code }).collect(),
@@ -174,12 +197,16 @@ impl Module {
                 .map(|(i, &(start, end))| FunctionRange { start, end, func_index: info.num_imported_funcs + i as u32 })
                 .collect(),
             module_name: info.name.clone(),
-            func_names: info.func_names.clone(),
+            func_names: info.func_names.clone(), // shared, not copied
         });
         let registration = code_registry::register(code.base(), code.len(), code_info.clone());
         let type_ids = info.types.iter().map(|t| engine.type_id(t)).collect();
         let trampolines = engine.trampolines(&info.types)?;
-        let memory_image = if e.tunables.memory_images { MemoryImage::new(&info)? } else { None };
+        let memory_image = match image {
+            Some(image) => image,
+            None if e.tunables.memory_images => MemoryImage::new(&info)?,
+            None => None,
+        };
         let table_templates = table_templates(&info);
         Ok(Module {
             inner: Arc::new(ModuleInner {

@@ -13,6 +13,7 @@
 //! | function ranges  | `u32` count, `(start, end)` pairs of `u32`                               |
 //! | trap sites       | `u32` count, `(offset u32, trap code u8)` pairs                          |
 //! | absolute relocs  | `u32` count, `(offset u32, libcall u8)` pairs, re-applied at load        |
+//! | memory image     | `u8` 0, or 1 then `u32` memory, `u64` offset in linear memory, `u64` length, `u32` padding length, that many zeros (the image starts at a multiple of [`CODE_ALIGN`]), the image's bytes: what [`crate::vm::memory_image::MemoryImage`] maps, so that a file maps it directly |
 //! | checksum         | `u64`: [`checksum`] of every byte before it                              |
 //!
 //! Strings and byte arrays are a `u32` length then the bytes. Loading checks the magic, the format
@@ -29,6 +30,7 @@ use crate::module::info::{
 };
 use crate::trap::TrapCode;
 use crate::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
+use crate::vm::memory_image::ImagePlan;
 use crate::vm::vmoffsets::{VMCounts, VMOffsets};
 use anyhow::{anyhow, bail, ensure, Result};
 use cranelift_codegen::ir::LibCall;
@@ -41,7 +43,7 @@ pub const MAGIC: &[u8; 8] = b"SPRYAOT\0";
 pub const CODE_ALIGN: usize = 64 << 10;
 
 /// The version of the byte format; bumped on every change to it.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The libcalls an artifact may refer to, by their index in this list.
 const LIBCALLS: [LibCall; 10] = [
@@ -80,11 +82,12 @@ pub fn fingerprint(engine: &Engine) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// A 64-bit checksum: FNV-1a over little-endian 64-bit words (the tail zero-padded), then the length.
+/// A 64-bit checksum: FNV-style multiply-xor over little-endian 64-bit words, in four lanes per
+/// 1 MiB block, the blocks' hashes folded in order with the length (see [`checksum_seeded`]).
 ///
-/// Each step `h = (h ^ word) * prime` is a bijection of `h` for a given word, so any change confined to
-/// one 8-byte word always changes the result (a flipped bit or byte is always detected); it runs at
-/// several GB/s. Not cryptographic: it detects accidents, not tampering.
+/// Any change confined to one 8-byte word always changes the result (a flipped bit or byte is always
+/// detected); it runs at memory speed (several GB/s per core, blocks in parallel for large inputs).
+/// Not cryptographic: it detects accidents, not tampering.
 pub fn checksum(bytes: &[u8]) -> u64 {
     checksum_seeded(0, bytes)
 }
@@ -92,16 +95,45 @@ pub fn checksum(bytes: &[u8]) -> u64 {
 /// [`checksum`] with its initial state changed by `seed`: differently seeded results are independent
 /// hashes of the same bytes (the compile cache combines two into a 128-bit key).
 pub fn checksum_seeded(seed: u64, bytes: &[u8]) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    // Four independent lanes (words 0, 1, 2, 3 of each 32-byte block), so that the multiplications
-    // overlap: about four times the speed of one chain. Each lane's step is a bijection of its state
-    // for a given word, and so is each step of folding the lanes together below.
-    let base = OFFSET ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    // Blocks of 1 MiB hashed independently (in parallel for large inputs: hashing is bound by memory
+    // bandwidth, which one core does not use up), then their hashes folded in order with the length.
+    // A change confined to one 8-byte word changes its block's hash (see `checksum_block`), and each
+    // folding step is a bijection of the running state for a given block hash, so it changes the
+    // result.
+    const BLOCK: usize = 1 << 20;
+    let fold = |hashes: &mut dyn Iterator<Item = u64>| {
+        let mut h = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for b in hashes {
+            h = (h ^ b).wrapping_mul(PRIME);
+        }
+        h = (h ^ bytes.len() as u64).wrapping_mul(PRIME);
+        // Final avalanche (from MurmurHash3's fmix64), so nearby inputs differ in many bits.
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
+    };
+    if bytes.len() >= 8 * BLOCK {
+        use rayon::prelude::*;
+        let hashes: Vec<u64> = bytes.par_chunks(BLOCK).map(|b| checksum_block(seed, b)).collect();
+        fold(&mut hashes.into_iter())
+    } else {
+        fold(&mut bytes.chunks(BLOCK).map(|b| checksum_block(seed, b)))
+    }
+}
+
+/// The hash of one block of [`checksum_seeded`]: four independent lanes (words 0, 1, 2, 3 of each
+/// 32-byte group), so that the multiplications overlap. Each step `h = (h ^ word) * prime` is a
+/// bijection of `h` for a given word, and so is each step of folding the lanes and the tail, so any
+/// change confined to one 8-byte word changes the result.
+fn checksum_block(seed: u64, bytes: &[u8]) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let base = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let mut lanes = [base, base ^ 1, base ^ 2, base ^ 3];
-    let mut blocks = bytes.chunks_exact(32);
-    for block in &mut blocks {
-        for (lane, word) in lanes.iter_mut().zip(block.chunks_exact(8)) {
+    let mut groups = bytes.chunks_exact(32);
+    for group in &mut groups {
+        for (lane, word) in lanes.iter_mut().zip(group.chunks_exact(8)) {
             *lane = (*lane ^ u64::from_le_bytes(word.try_into().expect("8 bytes"))).wrapping_mul(PRIME);
         }
     }
@@ -109,20 +141,13 @@ pub fn checksum_seeded(seed: u64, bytes: &[u8]) -> u64 {
     for lane in &lanes[1..] {
         h = (h ^ lane).wrapping_mul(PRIME);
     }
-    let mut chunks = blocks.remainder().chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        h = (h ^ w).wrapping_mul(PRIME);
+    let mut words = groups.remainder().chunks_exact(8);
+    for w in &mut words {
+        h = (h ^ u64::from_le_bytes(w.try_into().expect("8 bytes"))).wrapping_mul(PRIME);
     }
     let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    h = (h ^ u64::from_le_bytes(tail)).wrapping_mul(PRIME);
-    h = (h ^ bytes.len() as u64).wrapping_mul(PRIME);
-    // Final avalanche (from MurmurHash3's fmix64), so nearby inputs differ in many bits.
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    (h ^ u64::from_le_bytes(tail)).wrapping_mul(PRIME)
 }
 
 /// Writes the artifact of a module: its info and its code (`code` as mapped, with the absolute
@@ -164,16 +189,46 @@ pub fn serialize(engine: &Engine, info: &ModuleInfo, compiled: &CompiledCode) ->
         // `Module::new` only accepts the libcalls of `LIBCALLS` (those `libcall_address` provides).
         w.u8(LIBCALLS.iter().position(|l| *l == lc).expect("a supported libcall") as u8);
     }
+    match ImagePlan::new(info) {
+        None => w.u8(0),
+        Some(plan) => {
+            w.u8(1);
+            w.u32(plan.memory);
+            w.u64(plan.offset as u64);
+            w.u64(plan.len as u64);
+            let pad = (CODE_ALIGN - (w.out.len() + 4) % CODE_ALIGN) % CODE_ALIGN;
+            w.u32(pad as u32);
+            w.out.resize(w.out.len() + pad, 0);
+            let at = w.out.len();
+            w.out.resize(at + plan.len, 0);
+            plan.write(info, &mut w.out[at..]);
+        }
+    }
     let sum = checksum(&w.out);
     w.u64(sum);
     w.out
+}
+
+/// The memory image section of an artifact: the memory, where the image goes in it, and its bytes
+/// (a slice of the artifact).
+pub struct ImageSection<'b> {
+    /// The (defined) memory.
+    pub memory: u32,
+    /// Where the image starts in linear memory.
+    pub offset: usize,
+    /// The image.
+    pub bytes: &'b [u8],
 }
 
 /// Checks and decodes an artifact written by [`serialize`] for an engine with the same fingerprint.
 ///
 /// The code is returned as a slice of `bytes` (the returned `CompiledCode::code` is empty), so that it
 /// is copied once, into its executable mapping.
-pub fn deserialize<'b>(engine: &Engine, bytes: &'b [u8]) -> Result<(ModuleInfo, CompiledCode, &'b [u8])> {
+#[allow(clippy::type_complexity)]
+pub fn deserialize<'b>(
+    engine: &Engine,
+    bytes: &'b [u8],
+) -> Result<(ModuleInfo, CompiledCode, &'b [u8], Option<ImageSection<'b>>)> {
     const NOT_AN_ARTIFACT: &str = "not a Spry compiled module (bad magic bytes)";
     ensure!(bytes.len() >= MAGIC.len(), "{NOT_AN_ARTIFACT}; the input is only {} bytes", bytes.len());
     ensure!(&bytes[..MAGIC.len()] == MAGIC, NOT_AN_ARTIFACT);
@@ -221,15 +276,18 @@ pub fn deserialize<'b>(engine: &Engine, bytes: &'b [u8]) -> Result<(ModuleInfo, 
         functions.push((s, e));
     }
     ensure!(functions.len() == info.num_defined_funcs() as usize, "corrupt compiled module: function count");
+    // Decoded in bulk: a large module has a trap site per memory access (ruby.wasm: over a million).
     let n = r.count(5)?;
     let mut traps = Vec::with_capacity(n);
-    for _ in 0..n {
-        let offset = r.u32()?;
-        let code = r.u8()?;
-        let code = TrapCode::from_u8(code).ok_or_else(|| anyhow!("corrupt compiled module: trap code {code}"))?;
+    let mut previous = 0;
+    for site in r.take(n * 5)?.chunks_exact(5) {
+        let offset = u32::from_le_bytes(site[..4].try_into().expect("4 bytes"));
+        let code =
+            TrapCode::from_u8(site[4]).ok_or_else(|| anyhow!("corrupt compiled module: trap code {}", site[4]))?;
+        ensure!(offset >= previous, "corrupt compiled module: unsorted trap sites");
+        previous = offset;
         traps.push((offset, code));
     }
-    ensure!(traps.windows(2).all(|w| w[0].0 <= w[1].0), "corrupt compiled module: unsorted trap sites");
     let n = r.count(5)?;
     let mut absolute = Vec::with_capacity(n);
     for _ in 0..n {
@@ -238,8 +296,28 @@ pub fn deserialize<'b>(engine: &Engine, bytes: &'b [u8]) -> Result<(ModuleInfo, 
         let lc = *LIBCALLS.get(r.u8()? as usize).ok_or_else(|| anyhow!("corrupt compiled module: libcall"))?;
         absolute.push((offset, lc));
     }
+    let image = match r.u8()? {
+        0 => None,
+        1 => {
+            let memory = r.u32()?;
+            let (offset, len) = (r.u64()?, r.u64()?);
+            let pad = r.u32()? as usize;
+            ensure!(pad < CODE_ALIGN, "corrupt compiled module: image padding of {pad} bytes");
+            r.take(pad)?;
+            ensure!(len <= r.bytes.len() as u64, "truncated Spry compiled module (memory image)");
+            let ty = info.memories.get(memory as usize);
+            ensure!(
+                memory >= info.num_imported_memories
+                    && ty
+                        .is_some_and(|t| offset.saturating_add(len) <= t.minimum.saturating_mul(crate::WASM_PAGE_SIZE)),
+                "corrupt compiled module: memory image out of place"
+            );
+            Some(ImageSection { memory, offset: offset as usize, bytes: r.take(len as usize)? })
+        }
+        b => bail!("corrupt compiled module: memory image flag {b}"),
+    };
     ensure!(r.bytes.is_empty(), "corrupt compiled module: {} trailing bytes", r.bytes.len());
-    Ok((info, CompiledCode { code: Vec::new(), functions, traps, absolute }, code))
+    Ok((info, CompiledCode { code: Vec::new(), functions, traps, absolute }, code, image))
 }
 
 struct Writer {
@@ -591,10 +669,12 @@ fn read_info(r: &mut Reader<'_>) -> Result<ModuleInfo> {
         "corrupt compiled module: data segment range"
     );
     let n = r.count(8)?;
+    let mut names = std::collections::HashMap::with_capacity(n);
     for _ in 0..n {
         let i = r.u32()?;
-        info.func_names.insert(i, r.string()?);
+        names.insert(i, r.string()?);
     }
+    info.func_names = std::sync::Arc::new(names);
     info.num_imported_funcs = r.u32()?;
     info.num_imported_tables = r.u32()?;
     info.num_imported_memories = r.u32()?;

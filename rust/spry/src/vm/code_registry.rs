@@ -39,7 +39,7 @@ pub struct CodeInfo {
     /// The module's name, from its name section.
     pub module_name: Option<String>,
     /// Function names from the module's name section, by function index.
-    pub func_names: HashMap<u32, String>,
+    pub func_names: Arc<HashMap<u32, String>>,
 }
 
 impl CodeInfo {
@@ -257,7 +257,7 @@ mod tests {
                 FunctionRange { start: 16, end: 40, func_index: 7 },
             ],
             module_name: Some("m".to_string()),
-            func_names: HashMap::from([(7, "seven".to_string())]),
+            func_names: Arc::new(HashMap::from([(7, "seven".to_string())])),
         })
     }
 

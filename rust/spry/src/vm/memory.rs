@@ -200,8 +200,8 @@ impl LinearMemory {
                 image.size(),
                 ProtFlags::READ | ProtFlags::WRITE,
                 MapFlags::PRIVATE | MapFlags::FIXED,
-                image.file(),
-                0,
+                image.file().0,
+                image.file().1,
             )
         }
         .context("failed to map a memory image")?;
