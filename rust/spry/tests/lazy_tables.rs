@@ -154,3 +154,29 @@ fn reused_slots_start_fresh() {
         }
     }
 }
+
+/// A module whose instance block is too large for the heap (over 2 KiB of function references), so it
+/// takes a pool slot: function references made by one instance must be gone when the next instance,
+/// of another module, takes the slot.
+#[test]
+fn reused_instance_slots_start_fresh() {
+    fn module_wat(base: i32) -> String {
+        let funcs: String = (0..120).map(|i| format!("(func $f{i} (result i32) (i32.const {}))\n", base + i)).collect();
+        let names: String = (0..120).map(|i| format!("$f{i} ")).collect();
+        format!(
+            r#"(module (type $r (func (result i32))) {funcs}
+            (table 120 funcref) (elem (i32.const 0) func {names})
+            (func (export "call") (param i32) (result i32) (call_indirect (type $r) (local.get 0))))"#
+        )
+    }
+    let (_, engine) = engines().pop().unwrap();
+    let modules = [1000, 5000].map(|base| Module::new(&engine, wat::parse_str(module_wat(base)).unwrap()).unwrap());
+    for round in 0..6 {
+        let base = if round % 2 == 0 { 1000 } else { 5000 };
+        let mut store = Store::new(&engine);
+        let i = Linker::new(&engine).instantiate(&mut store, &modules[round % 2]).unwrap();
+        for elem in [0, 1, 59, 119] {
+            assert_eq!(call(&mut store, i, "call", &[Val::I32(elem)]).unwrap(), base + elem, "round {round}");
+        }
+    }
+}

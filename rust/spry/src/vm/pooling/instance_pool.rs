@@ -1,5 +1,10 @@
 //! The instance pool: one read/write reservation of `total_instances` slots, each large enough for
 //! an instance's header and a VMContext of `max_vmctx_size` bytes, zeroed when given back.
+//!
+//! A small instance block (at most [`SMALL_BLOCK`] bytes, most modules') comes from the heap instead,
+//! still counted against `total_instances` through a slot index: a pool slot takes at least a page
+//! of resident memory once used, which for thousands of live instances of a small module is most of
+//! their footprint.
 
 use super::index_allocator::IndexAllocator;
 use super::{reset_anonymous, PoolingConfig, Reservation};
@@ -8,6 +13,16 @@ use anyhow::{anyhow, bail, Result};
 use rustix::mm::ProtFlags;
 use std::alloc::Layout;
 use std::ptr::NonNull;
+
+/// Instance blocks up to this size come from the heap (see the module documentation).
+pub const SMALL_BLOCK: usize = 2048;
+
+/// The heap layout of an instance block of `layout`, if it is small enough to live on the heap: room
+/// for the instance and, in the last 8 bytes, its slot index.
+fn heap_block(layout: Layout) -> Option<Layout> {
+    (layout.size() + 8 <= SMALL_BLOCK && layout.align() <= 64)
+        .then(|| Layout::from_size_align(SMALL_BLOCK, layout.align().max(8)).expect("a valid layout"))
+}
 
 /// The instance pool.
 pub struct InstancePool {
@@ -52,6 +67,19 @@ impl InstancePool {
             .free
             .alloc(None)
             .ok_or_else(|| anyhow!("pool exhausted: all {} instance slots are in use", self.total))?;
+        if let Some(block) = heap_block(layout) {
+            // The slot only counts the instance (see the module documentation); its index is kept in
+            // the block's last 4 bytes, past the instance.
+            // SAFETY: the layout has a nonzero size.
+            if let Some(ptr) = NonNull::new(unsafe { std::alloc::alloc_zeroed(block) }) {
+                // SAFETY: the block is `SMALL_BLOCK` bytes, at least 8-aligned, the last 8 past the
+                // instance.
+                unsafe { ptr.as_ptr().add(SMALL_BLOCK - 4).cast::<u32>().write(slot) };
+                return Ok(ptr);
+            }
+            self.free.free(slot, None);
+            bail!("out of memory allocating an instance");
+        }
         // SAFETY: `slot < total`, so the slot lies inside the reservation; it is zeroed (fresh or reset).
         let ptr = unsafe { self.mapping.base().add(slot as usize * self.slot_size) };
         Ok(NonNull::new(ptr).expect("reservations are not at address 0"))
@@ -62,7 +90,16 @@ impl InstancePool {
     ///
     /// # Safety
     /// `ptr` came from `allocate` on this pool and is no longer used; its bytes past `used` are zero.
-    pub unsafe fn deallocate(&self, ptr: NonNull<u8>, used: usize) {
+    pub unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout, used: usize) {
+        if let Some(block) = heap_block(layout) {
+            // SAFETY: per the contract, `ptr` came from `allocate(layout)`, which took it from the heap
+            // with `block` and wrote its slot index at the end.
+            let slot = unsafe { ptr.as_ptr().add(SMALL_BLOCK - 4).cast::<u32>().read() };
+            // SAFETY: as above.
+            unsafe { std::alloc::dealloc(ptr.as_ptr(), block) };
+            self.free.free(slot, None);
+            return;
+        }
         let offset = ptr.as_ptr() as usize - self.mapping.base() as usize;
         debug_assert_eq!(offset % self.slot_size, 0);
         let slot = (offset / self.slot_size) as u32;

@@ -226,7 +226,7 @@ impl InstanceAllocator for PoolingAllocator {
 
     unsafe fn deallocate_instance(&self, ptr: NonNull<u8>, layout: Layout, used: usize) {
         // SAFETY: forwarded contract.
-        unsafe { self.instances.deallocate(ptr, layout.size().min(used)) }
+        unsafe { self.instances.deallocate(ptr, layout, layout.size().min(used)) }
     }
 
     fn allocate_memory(&self, ty: &MemoryType, tunables: &Tunables) -> Result<Box<LinearMemory>> {
