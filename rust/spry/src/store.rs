@@ -17,6 +17,26 @@ use std::sync::Arc;
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
+thread_local! {
+    /// The next store id of this thread, and the end of its block: ids are taken from the global
+    /// counter a block at a time, so threads creating stores at once do not contend on it.
+    static STORE_IDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// A process-wide unique store id (never 0).
+fn next_store_id() -> u64 {
+    const BLOCK: u64 = 1024;
+    STORE_IDS.with(|ids| {
+        let (mut next, mut end) = ids.get();
+        if next == end {
+            next = NEXT_STORE_ID.fetch_add(BLOCK, Ordering::Relaxed);
+            end = next + BLOCK;
+        }
+        ids.set((next + 1, end));
+        next
+    })
+}
+
 /// A function known to a store.
 pub(crate) struct FuncData {
     pub func_ref: *const VMFuncRef,
@@ -74,7 +94,7 @@ impl Store {
     pub fn new(engine: &Engine) -> Store {
         let mut store = Store {
             inner: Box::new(StoreInner {
-                id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+                id: next_store_id(),
                 engine: engine.clone(),
                 vm: Arc::new(VMStoreContext::default()),
                 instances: Vec::new(),

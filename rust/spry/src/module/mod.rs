@@ -289,6 +289,17 @@ impl Module {
         &self.inner.type_ids
     }
 
+    /// A second handle to the module that owns no reference (so making and dropping it touches no
+    /// shared count: instantiation uses it, where threads instantiating one module would contend).
+    ///
+    /// # Safety
+    /// An owning handle must keep the module alive for as long as the returned one is used.
+    pub(crate) unsafe fn borrowed(&self) -> std::mem::ManuallyDrop<Module> {
+        // SAFETY: the pointer comes from a live `Arc`; the new handle is never dropped (`ManuallyDrop`),
+        // so the count it did not take is never given back, and the caller keeps the module alive.
+        std::mem::ManuallyDrop::new(Module { inner: unsafe { Arc::from_raw(Arc::as_ptr(&self.inner)) } })
+    }
+
     /// The initial contents of each defined table (`None` for a table no segment writes to), when the
     /// module's element segments are applied lazily; `None` when instantiation applies them.
     pub(crate) fn table_templates(&self) -> Option<&[Option<Box<TableTemplate>>]> {

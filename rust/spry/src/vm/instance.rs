@@ -12,6 +12,7 @@ use anyhow::Result;
 use std::alloc::Layout;
 use std::any::Any;
 use std::cell::Cell;
+use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -34,7 +35,8 @@ pub struct Imports<'a> {
 /// An instance. Its VMContext follows it in memory; compiled code only sees the VMContext.
 #[repr(C)]
 pub struct Instance {
-    module: Module,
+    /// Taken out, not dropped in place, when the instance is dropped (see `InstanceHandle::drop`).
+    module: ManuallyDrop<Module>,
     /// The store that owns the instance (opaque here).
     pub store: *mut (),
     // Boxed: importers point at them, so they must not move.
@@ -85,7 +87,7 @@ impl InstanceHandle {
         module: &Module,
         store: *mut (),
         store_ctx: *mut VMStoreContext,
-        imports: Imports<'_>,
+        mut imports: Imports<'_>,
     ) -> Result<InstanceHandle> {
         let info = module.info();
         let engine = &module.engine().inner;
@@ -134,7 +136,7 @@ impl InstanceHandle {
             }
         };
         let instance = Instance {
-            module: module.clone(),
+            module: ManuallyDrop::new(module.clone()),
             store,
             memories,
             tables,
@@ -152,7 +154,7 @@ impl InstanceHandle {
             },
             func_refs_made: Cell::new(0),
             image_memory,
-            _keep: imports.keep.clone(),
+            _keep: imports.keep.take(),
             vmctx: VMContext { _marker: [] },
         };
         // SAFETY: `ptr` is a fresh allocation with room and alignment for an `Instance`.
@@ -182,12 +184,15 @@ impl InstanceHandle {
 
 impl Drop for InstanceHandle {
     fn drop(&mut self) {
-        let engine = self.instance().module.engine().clone();
-        let allocator = &*engine.inner.allocator;
         let layout = layout_for(&self.instance().module);
         let used = self.instance().used_bytes();
         // SAFETY: we own the instance; nothing runs on it any more.
         let instance = unsafe { self.instance_mut() };
+        // The module (and through it the engine and its allocator) must outlive the block: moved out
+        // rather than cloned, as several threads instantiating one module would contend on its count.
+        // SAFETY: taken once; `drop_in_place` below leaves the `ManuallyDrop` field alone.
+        let module = unsafe { ManuallyDrop::take(&mut instance.module) };
+        let allocator = &*module.engine().inner.allocator;
         std::mem::take(&mut instance.memories).into_iter().for_each(|m| allocator.deallocate_memory(m));
         std::mem::take(&mut instance.tables).into_iter().for_each(|t| allocator.deallocate_table(t));
         // SAFETY: we own the block, allocated by this allocator with this layout, and drop it once.
@@ -195,6 +200,7 @@ impl Drop for InstanceHandle {
             std::ptr::drop_in_place(self.ptr.as_ptr());
             allocator.deallocate_instance(self.ptr.cast(), layout, used);
         }
+        drop(module);
     }
 }
 
@@ -227,7 +233,8 @@ impl Instance {
     /// # Safety
     /// Called once, on a zeroed VMContext sized for the module.
     unsafe fn init_vmctx(&mut self, store_ctx: *mut VMStoreContext, imports: &Imports) {
-        let module = self.module.clone();
+        // SAFETY: `self.module` owns a reference for as long as the instance lives.
+        let module = unsafe { self.module.borrowed() };
         let info = module.info();
         let o = &info.offsets;
         // SAFETY: each offset comes from the module's VMOffsets, so every write below is inside the
@@ -455,7 +462,8 @@ impl Instance {
     /// segments in the module's memory image (mapped by [`InstanceHandle::new`]) are only dropped; if
     /// an element segment traps, the image's pages are reset to zeros, as no data segment was written.
     pub fn initialize(&mut self) -> Result<(), TrapCode> {
-        let module = self.module.clone();
+        // SAFETY: `self.module` owns a reference for as long as the instance lives.
+        let module = unsafe { self.module.borrowed() };
         let info = module.info();
         // With table templates, the active element segments are in the tables already (made lazily).
         if module.table_templates().is_none() {

@@ -51,9 +51,21 @@ impl Shard {
     }
 }
 
+/// A value on a cache line (two, for adjacent-line prefetching) of its own, so that threads working
+/// on neighbouring shards do not make the line bounce between their cores.
+#[repr(align(128))]
+pub struct CachePadded<T>(pub T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// Free slot indices `0..total`, sharded.
 pub struct IndexAllocator {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[CachePadded<Mutex<Shard>>]>,
 }
 
 /// Hands each thread its shard number, round robin.
@@ -82,7 +94,7 @@ impl IndexAllocator {
         for slot in (0..total).rev() {
             lists[slot as usize % shards].plain.push(slot);
         }
-        IndexAllocator { shards: lists.into_iter().map(Mutex::new).collect() }
+        IndexAllocator { shards: lists.into_iter().map(|s| CachePadded(Mutex::new(s))).collect() }
     }
 
     /// The calling thread's shard.

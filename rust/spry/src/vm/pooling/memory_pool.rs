@@ -12,7 +12,7 @@
 //! flush (see [`decommit`]), and become free. An allocation that finds no free slot resets every
 //! pending one first.
 
-use super::index_allocator::IndexAllocator;
+use super::index_allocator::{CachePadded, IndexAllocator};
 use super::{decommit, reset_anonymous, PoolingConfig, Reservation, DECOMMIT_BATCH};
 use crate::compile::Tunables;
 use crate::types::MemoryType;
@@ -47,8 +47,14 @@ pub struct MemoryPool {
     /// Per slot: the id of the memory image mapped in it, or 0.
     image: Box<[AtomicU64]>,
     /// Released slots waiting to be reset, one list per shard of `free`.
-    pending: Box<[Mutex<Vec<Pending>>]>,
-    /// How many released slots are pending or being reset (not yet free).
+    pending: Box<[CachePadded<PendingShard>]>,
+}
+
+/// One shard's released slots waiting to be reset.
+#[derive(Default)]
+struct PendingShard {
+    list: Mutex<Vec<Pending>>,
+    /// How many slots released to this shard are pending or being reset (not yet free).
     unreset: AtomicUsize,
 }
 
@@ -76,9 +82,8 @@ impl MemoryPool {
             total,
             keep_resident: config.keep_resident_bytes,
             guard_pages: tunables.guard_pages,
-            pending: (0..free.shard_count()).map(|_| Mutex::new(Vec::new())).collect(),
+            pending: (0..free.shard_count()).map(|_| CachePadded(PendingShard::default())).collect(),
             free,
-            unreset: AtomicUsize::new(0),
             accessible: (0..total).map(|_| AtomicUsize::new(0)).collect(),
             image: (0..total).map(|_| AtomicU64::new(0)).collect(),
         })
@@ -112,7 +117,7 @@ impl MemoryPool {
             if let Some((slot, _)) = self.free.alloc(want) {
                 break slot;
             }
-            if self.unreset.load(Ordering::Acquire) == 0 {
+            if self.pending.iter().all(|p| p.unreset.load(Ordering::Acquire) == 0) {
                 // Nothing waits to be reset. A reset that finished after our first attempt freed its
                 // slots before it counted them down, so one more attempt sees them.
                 if let Some((slot, _)) = self.free.alloc(want) {
@@ -189,28 +194,29 @@ impl MemoryPool {
             }
             return;
         }
-        self.unreset.fetch_add(1, Ordering::AcqRel);
+        let shard = &self.pending[self.free.home()];
+        shard.unreset.fetch_add(1, Ordering::AcqRel);
         let batch = {
-            let mut pending = self.pending[self.free.home()].lock().unwrap();
+            let mut pending = shard.list.lock().unwrap();
             pending.push(Pending { slot, accessible, held });
             if pending.len() < DECOMMIT_BATCH {
                 return;
             }
             std::mem::take(&mut *pending)
         };
-        self.reset(batch);
+        self.reset(batch, &shard.unreset);
     }
 
     /// Resets every pending slot and frees it.
     fn reset_all_pending(&self) {
-        for pending in self.pending.iter() {
-            let batch = std::mem::take(&mut *pending.lock().unwrap());
-            self.reset(batch);
+        for shard in self.pending.iter() {
+            let batch = std::mem::take(&mut *shard.list.lock().unwrap());
+            self.reset(batch, &shard.unreset);
         }
     }
 
-    /// Resets released slots with `madvise` and frees them.
-    fn reset(&self, batch: Vec<Pending>) {
+    /// Resets released slots with `madvise` and frees them, counting them down in `unreset`.
+    fn reset(&self, batch: Vec<Pending>, unreset: &AtomicUsize) {
         if batch.is_empty() {
             return;
         }
@@ -225,7 +231,7 @@ impl MemoryPool {
             } else {
                 self.release(p.slot, p.accessible, p.held);
             }
-            self.unreset.fetch_sub(1, Ordering::AcqRel);
+            unreset.fetch_sub(1, Ordering::AcqRel);
         }
     }
 
