@@ -18,6 +18,9 @@ func newSpry(pooling bool) (Runner, error) {
 	if pooling {
 		p := spry.DefaultPoolingConfig()
 		n := uint32(*liveN + 64)
+		if *cycleFor > 0 {
+			n = 0 // the cycle keeps few instances alive: no need to reserve room for -live of them
+		}
 		p.TotalInstances = max(p.TotalInstances, n)
 		p.TotalMemories = max(p.TotalMemories, n)
 		p.TotalTables = max(p.TotalTables, n)

@@ -34,7 +34,11 @@ type wasmtimeCAPIRunner struct {
 }
 
 func newWasmtimeCAPI() (Runner, error) {
-	e := C.bench_engine(C.uint32_t(*liveN + 64))
+	n := *liveN + 64
+	if *cycleFor > 0 {
+		n = 1000 // the cycle keeps few instances alive
+	}
+	e := C.bench_engine(C.uint32_t(n))
 	if e == nil {
 		return nil, errors.New("wasm_engine_new_with_config failed")
 	}

@@ -1,10 +1,10 @@
 //! The instance pool: one read/write reservation of `total_instances` slots, each large enough for
 //! an instance's header and a VMContext of `max_vmctx_size` bytes, zeroed when given back.
 //!
-//! A small instance block (at most [`SMALL_BLOCK`] bytes, most modules') comes from the heap instead,
-//! still counted against `total_instances` through a slot index: a pool slot takes at least a page
-//! of resident memory once used, which for thousands of live instances of a small module is most of
-//! their footprint.
+//! A small instance block (at most [`SMALL_BLOCK`] bytes, most modules') goes in a second, packed
+//! reservation of `total_instances` small slots instead, under the same slot index: a full slot takes
+//! at least a page of resident memory once used, which for thousands of live instances of a small
+//! module is most of their footprint, while small slots share pages.
 
 use super::index_allocator::IndexAllocator;
 use super::{reset_anonymous, PoolingConfig, Reservation};
@@ -14,19 +14,19 @@ use rustix::mm::ProtFlags;
 use std::alloc::Layout;
 use std::ptr::NonNull;
 
-/// Instance blocks up to this size come from the heap (see the module documentation).
+/// Instance blocks up to this size go in small slots (see the module documentation).
 pub const SMALL_BLOCK: usize = 2048;
 
-/// The heap layout of an instance block of `layout`, if it is small enough to live on the heap: room
-/// for the instance and, in the last 8 bytes, its slot index.
-fn heap_block(layout: Layout) -> Option<Layout> {
-    (layout.size() + 8 <= SMALL_BLOCK && layout.align() <= 64)
-        .then(|| Layout::from_size_align(SMALL_BLOCK, layout.align().max(8)).expect("a valid layout"))
+/// Whether an instance block of `layout` goes in a small slot.
+fn is_small(layout: Layout) -> bool {
+    layout.size() <= SMALL_BLOCK && layout.align() <= 64
 }
 
 /// The instance pool.
 pub struct InstancePool {
     mapping: Reservation,
+    /// `total` small slots of `SMALL_BLOCK` bytes.
+    small: Reservation,
     slot_size: usize,
     max_vmctx_size: usize,
     total: u32,
@@ -43,8 +43,10 @@ impl InstancePool {
             .checked_mul(total as usize)
             .ok_or_else(|| anyhow!("the instance pool's size overflows: {total} slots of {slot_size} bytes"))?;
         let mapping = Reservation::new(len, ProtFlags::READ | ProtFlags::WRITE, "instance")?;
+        let small = Reservation::new(SMALL_BLOCK * total as usize, ProtFlags::READ | ProtFlags::WRITE, "instance")?;
         Ok(InstancePool {
             mapping,
+            small,
             slot_size,
             max_vmctx_size: config.max_vmctx_size,
             total,
@@ -67,18 +69,10 @@ impl InstancePool {
             .free
             .alloc(None)
             .ok_or_else(|| anyhow!("pool exhausted: all {} instance slots are in use", self.total))?;
-        if let Some(block) = heap_block(layout) {
-            // The slot only counts the instance (see the module documentation); its index is kept in
-            // the block's last 4 bytes, past the instance.
-            // SAFETY: the layout has a nonzero size.
-            if let Some(ptr) = NonNull::new(unsafe { std::alloc::alloc_zeroed(block) }) {
-                // SAFETY: the block is `SMALL_BLOCK` bytes, at least 8-aligned, the last 8 past the
-                // instance.
-                unsafe { ptr.as_ptr().add(SMALL_BLOCK - 4).cast::<u32>().write(slot) };
-                return Ok(ptr);
-            }
-            self.free.free(slot, None);
-            bail!("out of memory allocating an instance");
+        if is_small(layout) {
+            // SAFETY: `slot < total`, so the small slot lies inside its reservation; it is zeroed.
+            let ptr = unsafe { self.small.base().add(slot as usize * SMALL_BLOCK) };
+            return Ok(NonNull::new(ptr).expect("reservations are not at address 0"));
         }
         // SAFETY: `slot < total`, so the slot lies inside the reservation; it is zeroed (fresh or reset).
         let ptr = unsafe { self.mapping.base().add(slot as usize * self.slot_size) };
@@ -91,12 +85,11 @@ impl InstancePool {
     /// # Safety
     /// `ptr` came from `allocate` on this pool and is no longer used; its bytes past `used` are zero.
     pub unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout, used: usize) {
-        if let Some(block) = heap_block(layout) {
-            // SAFETY: per the contract, `ptr` came from `allocate(layout)`, which took it from the heap
-            // with `block` and wrote its slot index at the end.
-            let slot = unsafe { ptr.as_ptr().add(SMALL_BLOCK - 4).cast::<u32>().read() };
-            // SAFETY: as above.
-            unsafe { std::alloc::dealloc(ptr.as_ptr(), block) };
+        if is_small(layout) {
+            let slot = ((ptr.as_ptr() as usize - self.small.base() as usize) / SMALL_BLOCK) as u32;
+            // SAFETY: per the contract, the block is this small slot's, no longer used, and zero past
+            // `used` (at most `SMALL_BLOCK` bytes: the slot).
+            unsafe { ptr.as_ptr().write_bytes(0, used.min(SMALL_BLOCK)) };
             self.free.free(slot, None);
             return;
         }
