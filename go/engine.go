@@ -10,7 +10,6 @@ import "C"
 import (
 	"fmt"
 	"runtime"
-	"sync"
 )
 
 // Engine compiles modules and holds what the stores of its modules share. An Engine is safe for
@@ -19,10 +18,6 @@ import (
 type Engine struct {
 	native shared[*C.spry_engine_t]
 	cfg    Config
-
-	flushOnce sync.Once
-	flush     *Module // an empty module, to clear a stale interrupt request (see interrupt.go)
-	flushErr  error
 }
 
 // NewEngine returns an engine with the given configuration (nil for the defaults).

@@ -321,22 +321,6 @@ func (s *Store) instantiate(ctx context.Context, m *C.spry_module_t, imports []C
 	return out.inst, s.end(&c, out.err, out.trap)
 }
 
-// instantiateHeld instantiates m, which has no imports, in s, which the caller already holds; it
-// reports whether that succeeded (for internal modules, whose failures are not the user's).
-func (s *Store) instantiateHeld(m *C.spry_module_t) (C.spry_instance_t, bool) {
-	out := C.go_instance_new(C.uintptr_t(s.handle), s.native.ptr, m, nil, 0)
-	ok := out.err == nil && out.trap == nil
-	discard(out.err, out.trap)
-	return out.inst, ok
-}
-
-// callHeld calls f, which has no parameters and results, in s, which the caller already holds,
-// ignoring the outcome (for internal functions).
-func (s *Store) callHeld(f C.spry_func_t) {
-	out := C.go_call_unchecked(C.uintptr_t(s.handle), s.native.ptr, f, nil, 0)
-	discard(out.err, out.trap)
-}
-
 // discard deletes an unwanted outcome.
 func discard(errp *C.spry_error_t, trapp *C.spry_trap_t) {
 	if errp != nil {

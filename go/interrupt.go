@@ -9,10 +9,10 @@ package spry
 // The engine's request is sticky: it holds until the outermost call into the store returns, where
 // the engine clears it. A context cancelled just as an outermost call returns may make its request
 // after that clearing, which would stop the store's next call for nothing. So when the AfterFunc
-// ran (stop reports false), the call waits for it to finish and, if it is the outermost call, runs
-// an empty Wasm function in the store: that outermost call consumes the stale request. This is the
-// rare path (a context cancelled during a call); a call whose context is not cancelled pays only
-// for AfterFunc and its stop.
+// ran (stop reports false), the call waits for it to finish and, if it is the outermost call,
+// withdraws the stale request (spry_store_interrupt_reset). This is the rare path (a context
+// cancelled during a call); a call whose context is not cancelled pays only for AfterFunc and its
+// stop.
 
 /*
 #include "spry.h"
@@ -85,47 +85,8 @@ type interruptHandle struct {
 	p *C.spry_interrupt_handle_t
 }
 
-// emptyModule is `(module (func (export "f")))`.
-var emptyModule = []byte{
-	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-	0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
-	0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
-	0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, // export section: "f" = func 0
-	0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // code section: no locals, end
-}
-
-// flushModule returns the engine's empty module, compiled on first use.
-func (e *Engine) flushModule() (*Module, error) {
-	e.flushOnce.Do(func() {
-		e.flush, e.flushErr = compile(e, emptyModule, "")
-	})
-	return e.flush, e.flushErr
-}
-
-// flushInterrupt runs an empty function as the outermost call of s, which consumes a pending
-// interrupt request. The caller holds the store (state busy) as the outermost call.
+// flushInterrupt withdraws a pending interrupt request of s. The caller holds the store (state
+// busy) as the outermost call, which has returned: no Wasm code runs in it.
 func (s *Store) flushInterrupt() {
-	if !s.extra().hasFlush {
-		m, err := s.engine.flushModule()
-		if err != nil {
-			return
-		}
-		mp, err := m.acquire()
-		if err != nil {
-			return
-		}
-		inst, ok := s.instantiateHeld(mp)
-		m.release()
-		if !ok {
-			return
-		}
-		var ext C.spry_extern_t
-		name, n := cString("f")
-		if !C.spry_instance_export_get(s.native.ptr, inst, name, n, &ext) {
-			return
-		}
-		s.extra().flush = C.spry_func_t{store_id: ext.store_id, index: ext.index}
-		s.extra().hasFlush = true
-	}
-	s.callHeld(s.extra().flush)
+	C.spry_store_interrupt_reset(s.native.ptr)
 }

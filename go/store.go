@@ -56,8 +56,6 @@ type storeExtra struct {
 	tables   []*Table
 	hostRefs []*HostRef // externref data d names hostRefs[d-1]
 
-	flush    C.spry_func_t // see interrupt.go
-	hasFlush bool
 	spareArm *interruptArm
 }
 

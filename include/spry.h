@@ -850,6 +850,15 @@ spry_interrupt_handle_t *spry_store_interrupt_handle(const spry_store_t *store);
 // `handle` is NULL or a live interrupt handle.
 void spry_interrupt_handle_interrupt(const spry_interrupt_handle_t *handle);
 
+// Withdraws an interrupt request that no call consumed: one made after the call it was meant for
+// returned, which would otherwise stop the store's next call. Call it between calls, never while
+// Wasm code runs in the store (from a host function, for instance). NULL is ignored.
+//
+// # Safety
+//
+// `store` is NULL or a live store that no call is running in.
+void spry_store_interrupt_reset(spry_store_t *store);
+
 // Releases `handle`. NULL is ignored.
 //
 // # Safety

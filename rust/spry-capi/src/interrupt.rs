@@ -2,7 +2,7 @@
 
 use crate::args;
 use crate::error::guard_or;
-use crate::store::{spry_store_t, store_ref};
+use crate::store::{spry_store_t, store_mut, store_ref};
 use spry::InterruptHandle;
 
 /// Interrupts Wasm code running in one store. Safe to use from any thread, and to keep after the
@@ -45,6 +45,22 @@ pub unsafe extern "C" fn spry_interrupt_handle_interrupt(handle: *const spry_int
         if let Some(h) = unsafe { handle.as_ref() } {
             h.handle.interrupt();
         }
+        Ok(())
+    })
+}
+
+/// Withdraws an interrupt request that no call consumed: one made after the call it was meant for
+/// returned, which would otherwise stop the store's next call. Call it between calls, never while
+/// Wasm code runs in the store (from a host function, for instance). NULL is ignored.
+///
+/// # Safety
+///
+/// `store` is NULL or a live store that no call is running in.
+#[no_mangle]
+pub unsafe extern "C" fn spry_store_interrupt_reset(store: *mut spry_store_t) {
+    guard_or((), || {
+        // SAFETY: per the contract.
+        unsafe { store_mut(store) }?.clear_interrupt();
         Ok(())
     })
 }

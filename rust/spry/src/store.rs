@@ -145,6 +145,13 @@ impl Store {
         InterruptHandle { vm: self.inner.vm.clone() }
     }
 
+    /// Withdraws an interrupt request that no call consumed (one made after the call it was meant
+    /// for returned, which would otherwise stop the next call). Taking `&mut self`, it cannot run
+    /// while Wasm code runs in the store.
+    pub fn clear_interrupt(&mut self) {
+        self.inner.vm.interrupt.store(0, Ordering::Relaxed);
+    }
+
     /// The store's unique id: the first of the raw parts of its handles (for the C surface, which
     /// rebuilds handles from raw parts).
     #[doc(hidden)]

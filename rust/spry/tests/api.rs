@@ -254,6 +254,20 @@ fn interrupt_stops_an_infinite_loop() {
 }
 
 #[test]
+fn a_request_made_between_calls_stops_the_next_call_unless_cleared() {
+    let (mut store, instance) = instantiate(r#"(module (func (export "f")))"#);
+    let f = instance.get_func(&mut store, "f").unwrap();
+    let handle = store.interrupt_handle();
+    handle.interrupt();
+    assert_eq!(trap_code(&f.call(&mut store, &[], &mut []).unwrap_err()), TrapCode::Interrupt);
+    // The trapped call consumed it.
+    f.call(&mut store, &[], &mut []).unwrap();
+    handle.interrupt();
+    store.clear_interrupt();
+    f.call(&mut store, &[], &mut []).unwrap();
+}
+
+#[test]
 fn memory_grow_keeps_views_in_place() {
     let (mut store, instance) = instantiate(
         r#"(module (memory (export "m") 1 3)

@@ -403,6 +403,17 @@ fn interrupt_stops_a_loop() {
         let trap = call(store, func(store, instance, "spin"), &[], 0).unwrap_err();
         assert_eq!(trap.code, SPRY_TRAP_INTERRUPT);
         t.join().unwrap();
+        // A request made between calls stops the next call, unless it is withdrawn.
+        spry_interrupt_handle_interrupt(handle as *const spry_interrupt_handle_t);
+        spry_store_interrupt_reset(store);
+        spry_store_interrupt_reset(null_mut());
+        let stop = module(engine, r#"(module (func (export "f")))"#);
+        let quick = instantiate(engine, null_mut(), store, stop);
+        assert!(call(store, func(store, quick, "f"), &[], 0).is_ok());
+        spry_interrupt_handle_interrupt(handle as *const spry_interrupt_handle_t);
+        let trap = call(store, func(store, quick, "f"), &[], 0).unwrap_err();
+        assert_eq!(trap.code, SPRY_TRAP_INTERRUPT);
+        spry_module_delete(stop);
         spry_interrupt_handle_delete(handle as *mut spry_interrupt_handle_t);
         spry_interrupt_handle_interrupt(null());
         spry_store_delete(store);
