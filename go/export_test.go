@@ -42,3 +42,13 @@ func FlushInterrupt(s *Store) {
 		s.state.Store(stateIdle)
 	}
 }
+
+// DefineFuncPath defines module.name in l as Linker.DefineFunc does and reports which body serves
+// fn: fast is true for a generated adapter of hostfunc_fast.go, false for a call through reflect.
+func DefineFuncPath(l *Linker, module, name string, fn any) (fast bool, err error) {
+	hf, err := newHostFunc(fn)
+	if err != nil {
+		return false, err
+	}
+	return hf.fast, l.defineHost(module, name, hf)
+}

@@ -15,6 +15,9 @@ import (
 type hostFunc struct {
 	ty   FuncType
 	call RawFunc
+	// fast reports that call is a generated adapter of hostfunc_fast.go (or a RawFunc), not a
+	// call through reflect; the tests read it to tell which path served a shape.
+	fast bool
 }
 
 // hostFuncs maps the env values that cross to C to host functions (see handle_table.go). An entry
@@ -40,7 +43,7 @@ func newRawHostFunc(ft FuncType, fn RawFunc) (*hostFunc, error) {
 	return &hostFunc{ty: FuncType{
 		Params:  append([]ValueType(nil), ft.Params...),
 		Results: append([]ValueType(nil), ft.Results...),
-	}, call: fn}, nil
+	}, call: fn, fast: true}, nil
 }
 
 // newHostFunc checks a typed host function, once, by reflection, and picks its body: a
@@ -89,10 +92,11 @@ func newHostFunc(fn any) (*hostFunc, error) {
 		ft.Results = append(ft.Results, vt)
 	}
 	body := fastHost(fn)
-	if body == nil {
+	fast := body != nil
+	if !fast {
 		body = reflectHost(v, withCaller, withErr, ft)
 	}
-	return &hostFunc{ty: ft, call: body}, nil
+	return &hostFunc{ty: ft, call: body, fast: fast}, nil
 }
 
 // reflectHost is the body of a host function of a shape without a fast adapter: a call through

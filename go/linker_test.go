@@ -4,6 +4,8 @@ package spry_test
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -77,7 +79,8 @@ func TestDefineFuncAllTypes(t *testing.T) {
 }
 
 func TestDefineFuncFastShapes(t *testing.T) {
-	// Every generated shape of every type runs (hostfunc_fast.go): checked through NewFunc and Call.
+	// A sample of shapes called from Go through NewFunc and Func.Call, without Wasm (TestHostShapes
+	// runs every generated shape through Wasm).
 	f := newFixture(t)
 	check := func(name string, fn any, args []any, want any) {
 		t.Helper()
@@ -352,5 +355,260 @@ func TestLinkerClose(t *testing.T) {
 	// The host functions of the closed linker still run in the instance made before.
 	if res := must(fn(t, inst, "callF").Call(ctxb, 1))(t); res[0] != int32(2) {
 		t.Errorf("callF after the linker's Close = %v", res[0])
+	}
+}
+
+// hostShape is a host function of one shape for the shape tests: hostfunc_shapes_test.go
+// (generated with hostfunc_fast.go, from the same tables) lists every shape of the fast path,
+// reflectShapes some that go through reflect. fn records its Caller and its arguments' bits with
+// shapeRecord, and returns want (and shapeError() if err).
+type hostShape struct {
+	name    string
+	fn      any
+	params  []spry.ValueType
+	results []spry.ValueType
+	want    []uint64 // the results' bits
+	caller  bool     // fn takes a first *spry.Caller
+	err     bool     // fn returns an error, shapeError()
+}
+
+// The results the shapes return, one per Go type (variables: some are converted to bits at run
+// time), distinct from every argument shapeArg makes.
+var (
+	shapeI32 int32   = -123456789
+	shapeI64 int64   = -0x123456789abcdef
+	shapeU32 uint32  = 0xfedcba98
+	shapeU64 uint64  = 0xfedcba9876543210
+	shapeF32 float32 = -1.5e-7
+	shapeF64 float64 = 6.02214076e23
+)
+
+// shapeSeen is what the shape functions recorded since the last reset.
+var shapeSeen struct {
+	calls  int
+	caller bool        // the last call had a non-nil *spry.Caller
+	store  *spry.Store // its store
+	n      int         // how many arguments the last call had
+	args   [8]uint64   // their bits
+}
+
+// shapeFail makes shapeError return errShape.
+var shapeFail bool
+
+var errShape = errors.New("the shape's error")
+
+// shapeRecord records a shape function's call: its Caller (nil for shapes without one) and its
+// arguments' bits. It allocates nothing.
+func shapeRecord(c *spry.Caller, withCaller bool, args ...uint64) {
+	shapeSeen.calls++
+	shapeSeen.caller = withCaller && c != nil
+	shapeSeen.store = c.Store()
+	shapeSeen.n = copy(shapeSeen.args[:], args)
+}
+
+func shapeError() error {
+	if shapeFail {
+		return errShape
+	}
+	return nil
+}
+
+// shapeArg is the bits of argument i (up to 5) of Wasm type t: distinct for each position and type.
+func shapeArg(t spry.ValueType, i int) uint64 {
+	switch t {
+	case spry.I32:
+		return uint64([]uint32{0xfffffffe, 3, 0x80000000, 0x7fff1234, 0x10001, 0xdeadbeef}[i])
+	case spry.I64:
+		return []uint64{0xfffffffffffffff0, 5, 1<<63 | 1, 0x123456789abcdef0, 0x8000, 0xcafef00dd00dfeed}[i]
+	case spry.F32:
+		return uint64(math.Float32bits([]float32{-0.5, 1.25, 3e38, -7.75, 1e-40, 42}[i]))
+	case spry.F64:
+		return math.Float64bits([]float64{-1e300, 0.1, 2.5, -7.25, 5e-324, 1e100}[i])
+	}
+	panic(fmt.Sprintf("no arguments of type %v", t))
+}
+
+// slotBits masks a result slot to its type's width (an i32 or f32 result fills 32 bits).
+func slotBits(t spry.ValueType, s uint64) uint64 {
+	if t == spry.I32 || t == spry.F32 {
+		return uint64(uint32(s))
+	}
+	return s
+}
+
+type definedI32 int32 // a defined type: served through reflect
+
+// reflectShapes are shapes the generated adapters do not cover: they must run through reflect.
+var reflectShapes = []hostShape{
+	{
+		name: "mixed parameter types", params: vt(spry.I32, spry.I64), results: vt(spry.I64),
+		want: []uint64{uint64(shapeI64)},
+		fn: func(a int32, b int64) int64 {
+			shapeRecord(nil, false, uint64(uint32(a)), uint64(b))
+			return shapeI64
+		},
+	},
+	{
+		name: "five parameters", params: vt(spry.I32, spry.I32, spry.I32, spry.I32, spry.I32), results: vt(spry.I32),
+		want: []uint64{uint64(uint32(shapeI32))},
+		fn: func(a, b, c, d, e int32) int32 {
+			shapeRecord(nil, false, uint64(uint32(a)), uint64(uint32(b)), uint64(uint32(c)), uint64(uint32(d)), uint64(uint32(e)))
+			return shapeI32
+		},
+	},
+	{
+		name: "defined type", params: vt(spry.I32), results: vt(spry.I32),
+		want: []uint64{uint64(uint32(shapeI32))},
+		fn: func(a definedI32) definedI32 {
+			shapeRecord(nil, false, uint64(uint32(a)))
+			return definedI32(shapeI32)
+		},
+	},
+	{
+		name: "result of another type than the parameters", params: vt(spry.F32), results: vt(spry.F64), caller: true, err: true,
+		want: []uint64{math.Float64bits(shapeF64)},
+		fn: func(c *spry.Caller, a float32) (float64, error) {
+			shapeRecord(c, true, uint64(math.Float32bits(a)))
+			return shapeF64, shapeError()
+		},
+	},
+	{
+		name: "two results", params: vt(spry.I64), results: vt(spry.I32, spry.F64), caller: true, err: true,
+		want: []uint64{uint64(shapeU32), math.Float64bits(shapeF64)},
+		fn: func(c *spry.Caller, a uint64) (uint32, float64, error) {
+			shapeRecord(c, true, a)
+			return shapeU32, shapeF64, shapeError()
+		},
+	},
+	{
+		name: "mixed parameters, no result", params: vt(spry.I32, spry.F32, spry.F64), caller: true,
+		fn: func(c *spry.Caller, a uint32, b float32, d float64) {
+			shapeRecord(c, true, uint64(a), uint64(math.Float32bits(b)), math.Float64bits(d))
+		},
+	},
+	{
+		name: "no parameters, two results", results: vt(spry.I64, spry.F32),
+		want: []uint64{shapeU64, uint64(math.Float32bits(shapeF32))},
+		fn: func() (uint64, float32) {
+			shapeRecord(nil, false)
+			return shapeU64, shapeF32
+		},
+	},
+}
+
+// shapeModule imports each shape i as shapes.s<i> and exports call<i> of the same type, which
+// passes its parameters to the import in order and returns its results.
+func shapeModule(shapes []hostShape) []byte {
+	m := newModule()
+	imports := make([]uint32, len(shapes))
+	for i, s := range shapes {
+		imports[i] = m.importFunc("shapes", fmt.Sprintf("s%d", i), sig(s.params, s.results...))
+	}
+	for i, s := range shapes {
+		var body [][]byte
+		for j := range s.params {
+			body = append(body, localGet(uint32(j)))
+		}
+		body = append(body, call(imports[i]))
+		m.exportFunc(fmt.Sprintf("call%d", i), sig(s.params, s.results...), nil, body...)
+	}
+	return m.bytes()
+}
+
+// shapeInstance defines every shape in a new fixture's linker, failing unless the generated fast
+// path serves each exactly when wantFast, and instantiates shapeModule; it returns the fixture and
+// the exports call<i>.
+func shapeInstance(t *testing.T, shapes []hostShape, wantFast bool) (*fixture, []*spry.Func) {
+	t.Helper()
+	f := newFixture(t)
+	for i, s := range shapes {
+		fast, err := spry.DefineFuncPath(f.linker, "shapes", fmt.Sprintf("s%d", i), s.fn)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if fast != wantFast {
+			t.Errorf("%s: served by the fast path: %v, want %v", s.name, fast, wantFast)
+		}
+	}
+	inst := f.instantiate(t, shapeModule(shapes))
+	calls := make([]*spry.Func, len(shapes))
+	for i := range shapes {
+		calls[i] = fn(t, inst, fmt.Sprintf("call%d", i))
+	}
+	t.Cleanup(func() { shapeFail = false })
+	return f, calls
+}
+
+// shapeSlots returns the slots of a call to s with its distinct arguments.
+func shapeSlots(s hostShape) []uint64 {
+	slots := make([]uint64, max(len(s.params), len(s.results), 1))
+	for i, p := range s.params {
+		slots[i] = shapeArg(p, i)
+	}
+	return slots
+}
+
+// checkShape calls s through Wasm (the export call) and checks that its arguments arrived in
+// order, that it saw a Caller of f's store if it takes one, that its results came back, and that
+// an error it returns traps with that error.
+func checkShape(t *testing.T, f *fixture, s hostShape, call *spry.Func) {
+	t.Helper()
+	shapeSeen.calls = 0
+	slots := shapeSlots(s)
+	if err := call.CallRaw(ctxb, slots); err != nil {
+		t.Errorf("%s: %v", s.name, err)
+		return
+	}
+	if shapeSeen.calls != 1 {
+		t.Errorf("%s: the host function ran %d times, want once", s.name, shapeSeen.calls)
+		return
+	}
+	if shapeSeen.n != len(s.params) {
+		t.Errorf("%s: %d arguments arrived, want %d", s.name, shapeSeen.n, len(s.params))
+	}
+	for i, p := range s.params {
+		if i < shapeSeen.n && shapeSeen.args[i] != shapeArg(p, i) {
+			t.Errorf("%s: argument %d is %#x, want %#x", s.name, i, shapeSeen.args[i], shapeArg(p, i))
+		}
+	}
+	if shapeSeen.caller != s.caller || (s.caller && shapeSeen.store != f.store) {
+		t.Errorf("%s: Caller seen: %v (store %p), want %v (store %p)", s.name, shapeSeen.caller, shapeSeen.store, s.caller, f.store)
+	}
+	for i, r := range s.results {
+		if got := slotBits(r, slots[i]); got != s.want[i] {
+			t.Errorf("%s: result %d is %#x, want %#x", s.name, i, got, s.want[i])
+		}
+	}
+	if s.err {
+		shapeFail = true
+		err := call.CallRaw(ctxb, shapeSlots(s))
+		shapeFail = false
+		var trap *spry.Trap
+		if !errors.Is(err, errShape) || !errors.As(err, &trap) || trap.Code() != spry.TrapHostError {
+			t.Errorf("%s returning an error: %v, want a host-error trap wrapping it", s.name, err)
+		}
+	}
+}
+
+// TestHostShapes runs every shape hostfunc_fast.go serves, for every numeric type, through Wasm,
+// and checks that the generated adapter (not reflect) served each.
+func TestHostShapes(t *testing.T) {
+	// The generator's tables: 4 shapes without parameters or value results, 2 x 2 with a value
+	// result and no parameters, 4 x 2 x 4 with one to four parameters, per numeric type (6).
+	if want := 4 + 6*(2*2+4*2*4); len(fastHostShapes) != want {
+		t.Fatalf("hostfunc_shapes_test.go lists %d shapes, want %d", len(fastHostShapes), want)
+	}
+	f, calls := shapeInstance(t, fastHostShapes, true)
+	for i, s := range fastHostShapes {
+		checkShape(t, f, s, calls[i])
+	}
+}
+
+// TestHostReflectShapes runs shapes without a generated adapter through Wasm, and checks that
+// reflect served each.
+func TestHostReflectShapes(t *testing.T) {
+	f, calls := shapeInstance(t, reflectShapes, false)
+	for i, s := range reflectShapes {
+		checkShape(t, f, s, calls[i])
 	}
 }
