@@ -23,9 +23,13 @@ fn static_lib() -> PathBuf {
 #[test]
 fn c_program_links_and_runs() {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    if Command::new(&cc).arg("--version").output().is_err() {
-        eprintln!("skipped: no C compiler (`{cc}`) to build tests/c/smoke.c");
-        return;
+    // A C compiler is a prerequisite of the repository (README, and cgo needs one for the Go
+    // package): its absence fails the test rather than skipping it, so that a run that did not build
+    // tests/c/smoke.c cannot pass.
+    match Command::new(&cc).arg("--version").output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!("`{cc} --version` failed ({}): a C compiler is required", out.status),
+        Err(e) => panic!("no C compiler (`{cc}`: {e}): one is required to build tests/c/smoke.c (set CC)"),
     }
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("spry-capi-smoke");

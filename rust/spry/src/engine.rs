@@ -13,6 +13,7 @@ use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Engine settings.
@@ -20,6 +21,7 @@ use std::sync::{Arc, Mutex};
 pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) guard_pages: bool,
+    pub(crate) memory_reservation: u64,
     pub(crate) guard_size: u64,
     pub(crate) parallel_compilation: bool,
     pub(crate) interruptible: bool,
@@ -35,6 +37,7 @@ impl Default for Config {
         Config {
             max_wasm_stack: 512 * 1024,
             guard_pages: true,
+            memory_reservation: 4 << 30,
             guard_size: 2 << 30,
             parallel_compilation: true,
             interruptible: true,
@@ -61,9 +64,38 @@ impl Config {
     }
 
     /// Whether memories are reserved with guard pages so that bounds checks compile away (default on).
-    /// Off, every access is checked explicitly and each memory reserves only its maximum size.
+    /// Off, every access is checked explicitly and each memory reserves only its maximum size
+    /// ([`Config::memory_reservation`] and [`Config::memory_guard_size`] are then ignored).
     pub fn guard_pages(&mut self, on: bool) -> &mut Self {
         self.guard_pages = on;
+        self
+    }
+
+    /// The address space reserved for each linear memory, in bytes (default 4 GiB; a multiple of
+    /// 64 KiB, at most 4 GiB). Reserving costs no memory, but a process has only so much address
+    /// space (128 TiB on x86-64 Linux): with the defaults, about 21,000 memories can be live at once.
+    ///
+    /// A memory never moves, so it grows in place up to its reservation: past it, `memory.grow`
+    /// returns -1 (as it does past the memory's declared maximum), and a memory whose minimum size
+    /// exceeds the reservation cannot be created. With the pooling allocator it is also the size of
+    /// each memory slot (before its guard region).
+    ///
+    /// Compiled code omits the bounds check of a memory access only when every index it can compute
+    /// lands inside the reservation plus the guard region: when `memory_reservation +
+    /// memory_guard_size` is at least 4 GiB plus the access's static offset and size. Below 4 GiB in
+    /// total, every access is checked explicitly (slower code) and no guard region is reserved, since
+    /// it would protect nothing.
+    pub fn memory_reservation(&mut self, bytes: u64) -> &mut Self {
+        self.memory_reservation = bytes;
+        self
+    }
+
+    /// The inaccessible region reserved after each linear memory's reservation, in bytes (default
+    /// 2 GiB; rounded up to the host page size). An access whose static offset and size fit in what
+    /// the reservation and this guard leave past 4 GiB needs no bounds check: if out of bounds, it
+    /// faults here and becomes a trap. See [`Config::memory_reservation`].
+    pub fn memory_guard_size(&mut self, bytes: u64) -> &mut Self {
+        self.guard_size = bytes;
         self
     }
 
@@ -122,6 +154,83 @@ impl Config {
     }
 }
 
+/// The reservation and guard size of each linear memory for `config` (both 0 without guard pages),
+/// after checking them.
+fn memory_layout(config: &Config) -> Result<(u64, u64)> {
+    if !config.guard_pages {
+        return Ok((0, 0));
+    }
+    let reservation = config.memory_reservation;
+    anyhow::ensure!(
+        reservation.is_multiple_of(crate::WASM_PAGE_SIZE) && reservation <= 1 << 32,
+        "memory_reservation must be a multiple of 64 KiB and at most 4 GiB, not {reservation}"
+    );
+    let page = rustix::param::page_size() as u64;
+    let guard = config
+        .guard_size
+        .checked_next_multiple_of(page)
+        .filter(|g| *g <= 1 << 40)
+        .ok_or_else(|| anyhow!("memory_guard_size must be at most 1 TiB, not {}", config.guard_size))?;
+    // Below 4 GiB in total, no access can be proven in bounds: the guard would protect nothing.
+    let guard = if reservation + guard < 1 << 32 { 0 } else { guard };
+    Ok((reservation, guard))
+}
+
+/// The error of an operation that ran out of a resource the process or the engine has only so much
+/// of. Find it with `anyhow::Error::downcast_ref::<ResourceExhausted>()` (it is the root of the
+/// error's chain). It clears when other memories, instances or stores are released: an embedder
+/// whose objects are freed by a garbage collector can collect and retry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceExhausted {
+    kind: ResourceKind,
+    message: String,
+    source: Option<rustix::io::Errno>,
+}
+
+/// What ran out (see [`ResourceExhausted`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResourceKind {
+    /// The kernel refused to reserve address space for a linear memory (`mmap` failed with `ENOMEM`):
+    /// too many memories are live in the process (each reserves
+    /// [`Config::memory_reservation`] plus [`Config::memory_guard_size`]).
+    AddressSpace,
+    /// Every instance slot of the pooling allocator is in use.
+    InstancePool,
+    /// Every memory slot of the pooling allocator is in use.
+    MemoryPool,
+    /// Every table slot of the pooling allocator is in use.
+    TablePool,
+}
+
+impl ResourceExhausted {
+    pub(crate) fn new(kind: ResourceKind, message: impl Into<String>, source: Option<rustix::io::Errno>) -> Self {
+        ResourceExhausted { kind, message: message.into(), source }
+    }
+
+    /// What ran out.
+    pub fn kind(&self) -> ResourceKind {
+        self.kind
+    }
+
+    /// Whether a pooling allocator's slots ran out (rather than the process's address space).
+    pub fn is_pool(&self) -> bool {
+        matches!(self.kind, ResourceKind::InstancePool | ResourceKind::MemoryPool | ResourceKind::TablePool)
+    }
+}
+
+impl std::fmt::Display for ResourceExhausted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ResourceExhausted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
 /// Host-to-wasm and wasm-to-host code for one signature.
 pub(crate) struct Trampolines {
     /// See [`VMArrayCallFn`].
@@ -143,6 +252,10 @@ pub(crate) struct EngineInner {
     types: Mutex<TypeRegistry>,
     trampolines: Mutex<HashMap<FuncType, Arc<Trampolines>>>,
     trampoline_code: Mutex<Vec<CodeMemory>>,
+    /// Compile-cache lookups that loaded an entry (see `module/cache.rs`).
+    pub cache_hits: AtomicU64,
+    /// Compile-cache lookups that compiled the module.
+    pub cache_misses: AtomicU64,
 }
 
 #[derive(Default)]
@@ -184,9 +297,11 @@ impl Engine {
         let isa = cranelift_native::builder()
             .map_err(|e| anyhow!("host CPU not supported: {e}"))?
             .finish(settings::Flags::new(flags))?;
+        let (memory_reservation, guard_size) = memory_layout(config)?;
         let tunables = Tunables {
             guard_pages: config.guard_pages,
-            guard_size: if config.guard_pages { config.guard_size } else { 0 },
+            memory_reservation,
+            guard_size,
             interruptible: config.interruptible,
             memory_images: config.memory_images,
             frontend_config: isa.frontend_config(),
@@ -204,6 +319,8 @@ impl Engine {
                 types: Mutex::default(),
                 trampolines: Mutex::default(),
                 trampoline_code: Mutex::default(),
+                cache_hits: AtomicU64::new(0),
+                cache_misses: AtomicU64::new(0),
             }),
         })
     }
@@ -211,6 +328,20 @@ impl Engine {
     /// The settings the engine was created with.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Test and diagnostic hook, not a stable API: how many times [`crate::Module::new`] loaded a
+    /// module from the compile cache ([`Config::cache_dir`]) since the engine was created.
+    #[doc(hidden)]
+    pub fn cache_hits(&self) -> u64 {
+        self.inner.cache_hits.load(Ordering::Relaxed)
+    }
+
+    /// Test and diagnostic hook, not a stable API: how many times [`crate::Module::new`] found no
+    /// usable compile-cache entry (missing or corrupt) and compiled the module.
+    #[doc(hidden)]
+    pub fn cache_misses(&self) -> u64 {
+        self.inner.cache_misses.load(Ordering::Relaxed)
     }
 
     pub(crate) fn same(&self, other: &Engine) -> bool {

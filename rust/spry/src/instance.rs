@@ -329,6 +329,14 @@ impl Memory {
         }
     }
 
+    /// Test and diagnostic hook, not a stable API: the id of the copy-on-write memory image mapped
+    /// over this memory (see [`crate::Module::memory_image_id`]), `None` when its pages are plain
+    /// anonymous memory (or `store` is not the memory's store).
+    #[doc(hidden)]
+    pub fn mapped_image_id(&self, store: impl AsContext) -> Option<u64> {
+        self.get(store.as_context().0).and_then(|m| m.mapped_image())
+    }
+
     /// Grows by `delta` pages; returns the old size in pages.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let store = store.as_context_mut().0;

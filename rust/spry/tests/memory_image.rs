@@ -1,12 +1,29 @@
 //! Copy-on-write memory images: data segments read back right with images on and off, instances of
 //! one module do not see each other's writes, memory grows past an image, and modules that do not
 //! qualify for an image (a `global.get` offset, an out-of-bounds segment) behave as before.
+//!
+//! Each test also checks which path ran, through the test hooks `Module::memory_image_id` and
+//! `Memory::mapped_image_id`: with images on, a qualifying module has an image and its instances'
+//! memories map it; with images off (or a module that does not qualify), neither. Without these
+//! checks both engines could be copying the segments and every test would still pass.
 
 use spry::*;
 
-/// Engines with memory images on and off.
-fn engines() -> [Engine; 2] {
-    [Engine::new(Config::new().memory_images(true)).unwrap(), Engine::new(Config::new().memory_images(false)).unwrap()]
+/// Engines with memory images on and off, each with whether images are on.
+fn engines() -> [(Engine, bool); 2] {
+    [
+        (Engine::new(Config::new().memory_images(true)).unwrap(), true),
+        (Engine::new(Config::new().memory_images(false)).unwrap(), false),
+    ]
+}
+
+/// Asserts that `module` has a memory image exactly when `image` and that `instance`'s memory `m`
+/// starts from it (mapped copy-on-write) exactly then.
+fn check_image(store: &mut Store, module: &Module, instance: &Instance, image: bool) {
+    let id = module.memory_image_id();
+    assert_eq!(id.is_some(), image, "the module's memory image: {id:?}");
+    let mem = instance.get_memory(&mut *store, "m").unwrap();
+    assert_eq!(mem.mapped_image_id(&*store), id, "the image mapped over the instance's memory");
 }
 
 fn module(engine: &Engine, wat: &str) -> Module {
@@ -85,10 +102,11 @@ fn load8(store: &mut Store, instance: &Instance, at: i32) -> i32 {
 #[test]
 fn segments_read_back() {
     let wat = segments_module();
-    for engine in engines() {
+    for (engine, images) in engines() {
         let module = module(&engine, &wat);
         let mut store = Store::new(&engine);
         let instance = instantiate(&mut store, &module);
+        check_image(&mut store, &module, &instance, images);
         check_segments(&mut store, &instance);
     }
 }
@@ -96,11 +114,13 @@ fn segments_read_back() {
 #[test]
 fn instances_do_not_share_writes() {
     let wat = segments_module();
-    for engine in engines() {
+    for (engine, images) in engines() {
         let module = module(&engine, &wat);
         let mut store = Store::new(&engine);
         let a = instantiate(&mut store, &module);
         let b = instantiate(&mut store, &module);
+        check_image(&mut store, &module, &a, images);
+        check_image(&mut store, &module, &b, images);
         // Writes from Wasm and from the host, into image pages and next to them.
         store8(&mut store, &a, 3, 0x7a);
         store8(&mut store, &a, 0x100000 + 10, 0x55);
@@ -115,12 +135,14 @@ fn instances_do_not_share_writes() {
         drop(store);
         let mut store = Store::new(&engine);
         let c = instantiate(&mut store, &module);
+        check_image(&mut store, &module, &c, images);
         check_segments(&mut store, &c);
         // And in another thread, while this instance lives.
         let module2 = module.clone();
         std::thread::spawn(move || {
             let mut store = Store::new(module2.engine());
             let d = instantiate(&mut store, &module2);
+            check_image(&mut store, &module2, &d, images);
             store8(&mut store, &d, 100, 0);
             assert_eq!(load8(&mut store, &d, 100), 0);
         })
@@ -133,10 +155,11 @@ fn instances_do_not_share_writes() {
 #[test]
 fn grow_after_image() {
     let wat = segments_module();
-    for engine in engines() {
+    for (engine, images) in engines() {
         let module = module(&engine, &wat);
         let mut store = Store::new(&engine);
         let instance = instantiate(&mut store, &module);
+        check_image(&mut store, &module, &instance, images);
         let grow = instance.get_func(&mut store, "grow").unwrap();
         let mut out = [Val::I32(0)];
         grow.call(&mut store, &[Val::I32(2)], &mut out).unwrap();
@@ -149,12 +172,13 @@ fn grow_after_image() {
         mem.grow(&mut store, 1).unwrap();
         assert_eq!(mem.data(&store).len(), 35 << 16);
         assert_eq!(&mem.data(&store)[0x100000..0x100004], &[big(0), big(1), big(2), big(3)]);
+        check_image(&mut store, &module, &instance, images);
     }
 }
 
 #[test]
 fn global_offset_falls_back() {
-    for engine in engines() {
+    for (engine, _) in engines() {
         let wasm = wat::parse_str(
             r#"(module (import "env" "g" (global i32)) (memory (export "m") 1)
                  (data (i32.const 1) "const")
@@ -170,12 +194,13 @@ fn global_offset_falls_back() {
         let mem = instance.get_memory(&mut store, "m").unwrap();
         assert_eq!(&mem.data(&store)[1..6], b"const");
         assert_eq!(&mem.data(&store)[300..311], b"from global");
+        check_image(&mut store, &module, &instance, false);
     }
 }
 
 #[test]
 fn out_of_bounds_segment_traps() {
-    for engine in engines() {
+    for (engine, _) in engines() {
         let mut store = Store::new(&engine);
         // The second segment ends one byte past the memory; the first is written before the trap.
         let table = Table::new(&mut store, TableType::new(ValType::FuncRef, 1, None), Val::FuncRef(None)).unwrap();
@@ -188,6 +213,7 @@ fn out_of_bounds_segment_traps() {
         )
         .unwrap();
         let module = Module::new(&engine, wasm).unwrap();
+        assert_eq!(module.memory_image_id(), None, "a segment out of bounds makes no image");
         let mut linker = Linker::new(&engine);
         linker.define("env", "t", table).unwrap();
         let err = linker.instantiate(&mut store, &module).unwrap_err();
@@ -202,7 +228,7 @@ fn out_of_bounds_segment_traps() {
 
 #[test]
 fn element_trap_leaves_memory_unwritten() {
-    for engine in engines() {
+    for (engine, images) in engines() {
         let mut store = Store::new(&engine);
         let table = Table::new(&mut store, TableType::new(ValType::FuncRef, 1, None), Val::FuncRef(None)).unwrap();
         // The second element segment traps: no data segment may be visible.
@@ -215,6 +241,7 @@ fn element_trap_leaves_memory_unwritten() {
         )
         .unwrap();
         let module = Module::new(&engine, wasm).unwrap();
+        assert_eq!(module.memory_image_id().is_some(), images, "an in-bounds data segment makes an image");
         let mut linker = Linker::new(&engine);
         linker.define("env", "t", table).unwrap();
         assert!(linker.instantiate(&mut store, &module).is_err());
@@ -227,7 +254,7 @@ fn element_trap_leaves_memory_unwritten() {
 
 #[test]
 fn passive_segments_stay_available() {
-    for engine in engines() {
+    for (engine, images) in engines() {
         let module = module(
             &engine,
             r#"(module (memory (export "m") 1)
@@ -238,6 +265,7 @@ fn passive_segments_stay_available() {
         );
         let mut store = Store::new(&engine);
         let instance = instantiate(&mut store, &module);
+        check_image(&mut store, &module, &instance, images);
         instance.get_func(&mut store, "init").unwrap().call(&mut store, &[], &mut []).unwrap();
         let mem = instance.get_memory(&mut store, "m").unwrap();
         assert_eq!(&mem.data(&store)[8..14], b"active");

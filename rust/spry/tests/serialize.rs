@@ -227,8 +227,14 @@ fn compile_cache() {
     let plain = Engine::default();
     let expected = exercise(&plain, &compiled(&plain));
 
+    // The engine's counters (a test hook) tell a load from the cache from a compilation, which the
+    // module's behaviour cannot.
+    let stats = |e: &Engine| (e.cache_hits(), e.cache_misses());
+    assert_eq!(stats(&engine), (0, 0));
+
     // A miss compiles and stores one entry; a hit loads it.
     let first = Module::new(&engine, &wasm).unwrap();
+    assert_eq!(stats(&engine), (0, 1), "(hits, misses) after the first compilation");
     assert_eq!(exercise(&engine, &first), expected);
     let files = entries();
     assert_eq!(files.len(), 1, "{files:?}");
@@ -237,8 +243,14 @@ fn compile_cache() {
     // SAFETY: the entry was written by this Spry.
     assert!(unsafe { Module::deserialize(&engine, &stored) }.is_ok());
     let second = Module::new(&engine, &wasm).unwrap();
+    assert_eq!(stats(&engine), (1, 1), "(hits, misses) after the second Module::new");
     assert_eq!(exercise(&engine, &second), expected);
     assert_eq!(entries(), files);
+    // Another engine with the same settings (a later run of the program) loads the same entry.
+    let later = Engine::new(Config::new().cache_dir(&dir)).unwrap();
+    assert_eq!(exercise(&later, &Module::new(&later, &wasm).unwrap()), expected);
+    assert_eq!(stats(&later), (1, 0), "(hits, misses) of a second engine");
+    assert_eq!(stats(&plain), (0, 0), "an engine without a cache directory counts nothing");
 
     // Another module, and other settings, get their own entries.
     Module::new(&engine, wat::parse_str("(module (func (export \"f\")))").unwrap()).unwrap();
@@ -248,6 +260,8 @@ fn compile_cache() {
         |v: Vec<String>| v.into_iter().map(|r| r.split(" at ").next().unwrap().to_string()).collect::<Vec<_>>();
     assert_eq!(outcome(exercise(&other, &Module::new(&other, &wasm).unwrap())), outcome(expected.clone()));
     assert_eq!(entries().len(), 3);
+    assert_eq!(stats(&engine), (1, 2));
+    assert_eq!(stats(&other), (0, 1), "other settings must not hit the default settings' entry");
 
     // A corrupt or truncated entry is recompiled and replaced, not an error.
     let mut corrupt = stored.clone();
@@ -258,6 +272,9 @@ fn compile_cache() {
     std::fs::write(&entry, &stored[..100]).unwrap();
     assert_eq!(exercise(&engine, &Module::new(&engine, &wasm).unwrap()), expected);
     assert_eq!(std::fs::read(&entry).unwrap(), stored);
+    assert_eq!(stats(&engine), (1, 4), "a corrupt and a truncated entry are misses");
+    Module::new(&engine, &wasm).unwrap();
+    assert_eq!(stats(&engine), (2, 4), "the replaced entry is a hit");
 
     // Invalid Wasm is still an error, and is not cached.
     assert!(Module::new(&engine, b"\0asm\x01\0\0\0\xff").is_err());

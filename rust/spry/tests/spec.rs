@@ -50,6 +50,15 @@ use runner::{Failure, FileOutcome, RunOptions};
 /// Stack size of the worker threads: `assert_exhaustion` recurses until the Wasm stack limit.
 const WORKER_STACK_SIZE: usize = 32 << 20;
 
+/// How many files of the test set run (are not skipped) in every configuration, pinned: a suite
+/// that ran fewer (a broken file list, a feature check that skips too much) fails instead of
+/// passing with nothing tested. Change it, and [`EXPECTED_ASSERTIONS`], when the test set or the
+/// supported features change; the summary line prints the figures.
+const EXPECTED_FILES: usize = 90;
+
+/// How many assertion directives succeed over those files in every configuration, pinned likewise.
+const EXPECTED_ASSERTIONS: usize = 26_710;
+
 /// The result of running one suite: which files passed, failed or were skipped.
 #[derive(Debug)]
 pub struct Summary {
@@ -65,6 +74,8 @@ pub struct Summary {
     pub failures: Vec<FileFailure>,
     /// Files that were not run, with the missing feature, sorted by name.
     pub skipped: Vec<(String, String)>,
+    /// Whether `SPRY_SPEC_FILTER` selected the files (the pinned counts then do not apply).
+    pub filtered: bool,
 }
 
 /// A file that failed: its first failing directive.
@@ -84,9 +95,23 @@ impl Summary {
         self.failures.is_empty() && self.files_passed == self.files_total
     }
 
-    /// Panics, listing the failing files, unless every file that ran passed.
+    /// Panics, listing the failing files, unless every file that ran passed and (without
+    /// `SPRY_SPEC_FILTER`) exactly [`EXPECTED_FILES`] files ran with [`EXPECTED_ASSERTIONS`]
+    /// successful assertions; with a filter, at least one file must have run.
     pub fn assert_passed(&self) {
         assert!(self.passed(), "{self}");
+        assert!(self.files_total > 0, "no spec file ran under {} ({} skipped)", self.label, self.skipped.len());
+        if !self.filtered {
+            assert_eq!(
+                (self.files_total, self.assertions),
+                (EXPECTED_FILES, EXPECTED_ASSERTIONS),
+                "(files, assertions) that ran under {}, against the pinned figures ({} files skipped: {:?}); \
+                 update EXPECTED_FILES and EXPECTED_ASSERTIONS in tests/spec.rs if the test set or the features changed",
+                self.label,
+                self.skipped.len(),
+                self.skipped.iter().map(|(file, _)| file.as_str()).collect::<Vec<_>>(),
+            );
+        }
     }
 }
 
@@ -135,6 +160,7 @@ pub fn run_suite_with(label: &str, config: &Config, roundtrip: bool) -> Summary 
         assertions: 0,
         failures: Vec::new(),
         skipped: Vec::new(),
+        filtered: filter.is_some(),
     };
     for (file, outcome) in outcomes {
         match outcome {
@@ -211,6 +237,14 @@ fn spec_wasm_v2() {
 #[test]
 fn spec_wasm_v2_explicit_bounds_checks() {
     run_suite("wasm-v2 (explicit bounds checks)", Config::new().guard_pages(false)).assert_passed();
+}
+
+/// The same suite with small memory reservations (64 MiB, no guard region): every access is checked
+/// explicitly and memories grow in place within 64 MiB (the suite's memories stay below it).
+#[test]
+fn spec_wasm_v2_small_reservation() {
+    let config = Config::new().memory_reservation(1024 * 65536).memory_guard_size(0).clone();
+    run_suite("wasm-v2 (small memory reservation)", &config).assert_passed();
 }
 
 /// The same suite without copy-on-write memory images: every data segment is copied at instantiation

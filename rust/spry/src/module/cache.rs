@@ -37,9 +37,11 @@ pub fn load_or_compile(engine: &Engine, dir: &Path, wasm: &[u8]) -> Result<Modul
         // SAFETY: the cache directory holds only artifacts Spry wrote (the embedder's promise in
         // `Config::cache_dir`); entries are renamed into place complete and never modified.
         if let Ok(module) = unsafe { Module::deserialize_file(engine, &path) } {
+            engine.inner.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(module);
         }
     }
+    engine.inner.cache_misses.fetch_add(1, Ordering::Relaxed);
     let module = Module::compile(engine, wasm)?;
     if let Ok(bytes) = module.serialize() {
         let _ = store(dir, &path, &bytes);

@@ -306,6 +306,14 @@ impl Module {
         self.inner.table_templates.as_deref()
     }
 
+    /// Test and diagnostic hook, not a stable API: the id of the module's copy-on-write memory image,
+    /// `None` when it has none (images disabled, or data segments that do not qualify). An instance's
+    /// memory that starts from the image reports the same id in [`crate::Memory::mapped_image_id`].
+    #[doc(hidden)]
+    pub fn memory_image_id(&self) -> Option<u64> {
+        self.inner.memory_image.as_ref().map(|(_, image)| image.id())
+    }
+
     /// The module's memory image and the (defined) memory it is for, if it has one.
     pub(crate) fn memory_image(&self) -> Option<(u32, &MemoryImage)> {
         self.inner.memory_image.as_ref().map(|(m, i)| (*m, i))
