@@ -1,10 +1,12 @@
 //! Linear-memory access: address computation with guard-page or explicit bounds checks, loads and
 //! stores, and `memory.size` / `memory.grow`.
 //!
-//! With guard pages a memory's reservation is 4 GiB plus [`super::Tunables::guard_size`], so an access
-//! whose static offset and size fit in the guard needs no check: an out-of-bounds index faults in the
-//! guard region and the signal handler turns the fault into a trap. Other accesses, and every access
-//! when guard pages are off, compare `index + offset + size` with the memory's current length.
+//! With guard pages a memory's reservation is [`super::Tunables::memory_reservation`] (4 GiB by
+//! default) plus [`super::Tunables::guard_size`], so an access whose every possible address falls in
+//! it (see [`super::Tunables::elide_bounds_check`]) needs no check: an out-of-bounds index faults in
+//! the inaccessible part and the signal handler turns the fault into a trap. Other accesses, and every
+//! access when guard pages are off or the reservation is smaller, compare `index + offset + size` with
+//! the memory's current length.
 
 use super::func_env::FuncEnv;
 use crate::trap::TrapCode;
@@ -33,8 +35,8 @@ pub fn heap_address(
     let mem = memarg_memory(memarg);
     let index = b.ins().uextend(I64, index);
     let offset = memarg.offset;
-    let end = offset + size as u64;
-    if !(env.tunables.guard_pages && end <= env.tunables.guard_size) {
+    let end = offset.saturating_add(u64::from(size));
+    if !env.tunables.elide_bounds_check(end) {
         let length = env.memory_length(b, mem);
         let last = b.ins().iadd_imm_u(index, end as i64);
         let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, last, length);

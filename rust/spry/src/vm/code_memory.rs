@@ -1,6 +1,7 @@
 //! Executable memory: machine code copied into a fresh mapping that is made read+execute before it
 //! runs. A mapping is never writable and executable at once.
 
+use super::fault::{self, Site};
 use anyhow::{Context, Result};
 use rustix::mm::{self, MapFlags, MprotectFlags, ProtFlags};
 use std::ptr::NonNull;
@@ -25,23 +26,25 @@ impl CodeMemory {
         let len = code.len().max(1).next_multiple_of(page);
         // SAFETY: a fresh anonymous private mapping aliases nothing. Populated up front: every page is
         // written just below, and the kernel fills a range at once far faster than page by page.
-        let ptr = unsafe {
-            mm::mmap_anonymous(
-                std::ptr::null_mut(),
-                len,
-                ProtFlags::READ | ProtFlags::WRITE,
-                MapFlags::PRIVATE | MapFlags::POPULATE,
-            )
-        }
-        .context("mmap for code")?;
+        let ptr = fault::check(Site::CodeMap)
+            .and_then(|()| unsafe {
+                mm::mmap_anonymous(
+                    std::ptr::null_mut(),
+                    len,
+                    ProtFlags::READ | ProtFlags::WRITE,
+                    MapFlags::PRIVATE | MapFlags::POPULATE,
+                )
+            })
+            .context("mmap for code")?;
         let ptr = NonNull::new(ptr.cast::<u8>()).context("mmap returned null")?;
         let mem = CodeMemory { ptr, map_len: len, len: code.len() };
         // SAFETY: the mapping is `len >= code.len()` bytes, readable and writable, and owned by `mem`.
         let view = unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), code.len()) };
         view.copy_from_slice(code);
         patch(ptr.as_ptr() as usize, view)?;
-        // SAFETY: the range is our own mapping; after this no one writes to it.
-        unsafe { mm::mprotect(ptr.as_ptr().cast(), len, MprotectFlags::READ | MprotectFlags::EXEC) }
+        fault::check(Site::CodeProtect)
+            // SAFETY: the range is our own mapping; after this no one writes to it.
+            .and_then(|()| unsafe { mm::mprotect(ptr.as_ptr().cast(), len, MprotectFlags::READ | MprotectFlags::EXEC) })
             .context("mprotect code to read+execute")?;
         Ok(mem)
     }
@@ -65,17 +68,28 @@ impl CodeMemory {
         // Whole pages: those past the code's end are still inside the file (the code is not its end).
         let map_len = len.max(1).next_multiple_of(page);
         // SAFETY: a fresh private mapping of the file; the caller keeps the file unchanged.
-        let ptr = unsafe {
-            mm::mmap(std::ptr::null_mut(), map_len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE, file, offset)
-        }
-        .context("mmap code from the file")?;
+        let ptr = fault::check(Site::CodeMap)
+            .and_then(|()| unsafe {
+                mm::mmap(
+                    std::ptr::null_mut(),
+                    map_len,
+                    ProtFlags::READ | ProtFlags::WRITE,
+                    MapFlags::PRIVATE,
+                    file,
+                    offset,
+                )
+            })
+            .context("mmap code from the file")?;
         let ptr = NonNull::new(ptr.cast::<u8>()).context("mmap returned null")?;
         let mem = CodeMemory { ptr, map_len, len };
         // SAFETY: the mapping is `map_len >= len` bytes, readable and writable, and owned by `mem`.
         let view = unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), len) };
         patch(ptr.as_ptr() as usize, view)?;
-        // SAFETY: the range is our own mapping; after this no one writes to it.
-        unsafe { mm::mprotect(ptr.as_ptr().cast(), map_len, MprotectFlags::READ | MprotectFlags::EXEC) }
+        fault::check(Site::CodeProtect)
+            // SAFETY: the range is our own mapping; after this no one writes to it.
+            .and_then(|()| unsafe {
+                mm::mprotect(ptr.as_ptr().cast(), map_len, MprotectFlags::READ | MprotectFlags::EXEC)
+            })
             .context("mprotect code to read+execute")?;
         Ok(mem)
     }

@@ -1,8 +1,11 @@
 //! Linear memories: a reservation that never moves, made accessible page by page as the memory grows.
 //!
-//! With guard pages the reservation is 4 GiB plus the guard region, so compiled code needs no bounds
-//! checks for most accesses; without, it is the memory's maximum size and code checks every access.
+//! With guard pages the reservation is the engine's `memory_reservation` (4 GiB by default) plus the
+//! guard region, so compiled code needs no bounds checks for most accesses when it covers 4 GiB; a
+//! memory grows in place within it and never past it. Without guard pages, it is the memory's maximum
+//! size and code checks every access.
 
+use super::fault::{self, Site};
 use super::memory_image::MemoryImage;
 use super::vmcontext::VMMemoryDefinition;
 use crate::compile::Tunables;
@@ -46,22 +49,41 @@ impl LinearMemory {
         if ty.minimum > MAX_PAGES {
             bail!("memory size must be at most 65536 pages (4GiB)");
         }
-        let maximum = ty.maximum.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+        let mut maximum = ty.maximum.unwrap_or(MAX_PAGES).min(MAX_PAGES);
         let reservation = if tunables.guard_pages {
-            (MAX_PAGES * WASM_PAGE_SIZE + tunables.guard_size) as usize
+            // The memory grows in place within the reservation, never past it.
+            maximum = maximum.min(tunables.memory_reservation / WASM_PAGE_SIZE);
+            if ty.minimum > maximum {
+                bail!(
+                    "memory of {} pages exceeds the engine's memory reservation of {} bytes (memory_reservation)",
+                    ty.minimum,
+                    tunables.memory_reservation
+                );
+            }
+            // Both at most 2^40 (checked by the engine): no overflow.
+            usize::try_from(tunables.memory_reservation + tunables.guard_size)?
         } else {
-            ((maximum * WASM_PAGE_SIZE) as usize).max(rustix::param::page_size())
-        };
-        // SAFETY: a fresh private mapping with no access aliases nothing.
-        let base = unsafe {
-            mm::mmap_anonymous(
-                std::ptr::null_mut(),
-                reservation,
-                ProtFlags::empty(),
-                MapFlags::PRIVATE | MapFlags::NORESERVE,
-            )
+            usize::try_from(maximum * WASM_PAGE_SIZE)?
         }
-        .context("failed to reserve address space for a linear memory")?;
+        .max(rustix::param::page_size());
+        // SAFETY: a fresh private mapping with no access aliases nothing.
+        let base = fault::check(Site::MemoryReserve)
+            .and_then(|()| unsafe {
+                mm::mmap_anonymous(
+                    std::ptr::null_mut(),
+                    reservation,
+                    ProtFlags::empty(),
+                    MapFlags::PRIVATE | MapFlags::NORESERVE,
+                )
+            })
+            .map_err(|e| {
+                const WHAT: &str = "failed to reserve address space for a linear memory";
+                if e == rustix::io::Errno::NOMEM {
+                    anyhow::Error::new(crate::ResourceExhausted::new(crate::ResourceKind::AddressSpace, WHAT, Some(e)))
+                } else {
+                    anyhow::Error::new(e).context(WHAT)
+                }
+            })?;
         let mut mem = LinearMemory {
             base: base.cast(),
             reservation,
@@ -141,8 +163,9 @@ impl LinearMemory {
             let start = (old * WASM_PAGE_SIZE) as usize;
             let len = (delta * WASM_PAGE_SIZE) as usize;
             // SAFETY: the range lies inside our reservation (new <= maximum fits it).
-            let r =
-                unsafe { mm::mprotect(self.base.add(start).cast(), len, MprotectFlags::READ | MprotectFlags::WRITE) };
+            let r = fault::check(Site::MemoryProtect).and_then(|()| unsafe {
+                mm::mprotect(self.base.add(start).cast(), len, MprotectFlags::READ | MprotectFlags::WRITE)
+            });
             if r.is_err() {
                 return Ok(None);
             }
@@ -192,19 +215,20 @@ impl LinearMemory {
     pub fn map_image(&mut self, image: &MemoryImage) -> Result<()> {
         let end = image.offset().checked_add(image.size());
         anyhow::ensure!(end.is_some_and(|e| e <= self.byte_size()), "memory image beyond the memory's size");
-        // SAFETY: the range lies inside the accessible part of our reservation (checked above), and
-        // `MAP_FIXED` replaces only those pages; no host reference into them is live (`&mut self`).
-        unsafe {
-            mm::mmap(
-                self.base.add(image.offset()).cast(),
-                image.size(),
-                ProtFlags::READ | ProtFlags::WRITE,
-                MapFlags::PRIVATE | MapFlags::FIXED,
-                image.file().0,
-                image.file().1,
-            )
-        }
-        .context("failed to map a memory image")?;
+        fault::check(Site::MemoryRemap)
+            // SAFETY: the range lies inside the accessible part of our reservation (checked above),
+            // and `MAP_FIXED` replaces only those pages; no host reference into them is live.
+            .and_then(|()| unsafe {
+                mm::mmap(
+                    self.base.add(image.offset()).cast(),
+                    image.size(),
+                    ProtFlags::READ | ProtFlags::WRITE,
+                    MapFlags::PRIVATE | MapFlags::FIXED,
+                    image.file().0,
+                    image.file().1,
+                )
+            })
+            .context("failed to map a memory image")?;
         self.mapped_image = Some(image.id());
         Ok(())
     }
@@ -214,16 +238,17 @@ impl LinearMemory {
     pub fn unmap_image(&mut self, image: &MemoryImage) -> Result<()> {
         let end = image.offset().checked_add(image.size());
         anyhow::ensure!(end.is_some_and(|e| e <= self.byte_size()), "memory image beyond the memory's size");
-        // SAFETY: as in `map_image`: the range is inside the accessible part of our reservation.
-        unsafe {
-            mm::mmap_anonymous(
-                self.base.add(image.offset()).cast(),
-                image.size(),
-                ProtFlags::READ | ProtFlags::WRITE,
-                MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
-            )
-        }
-        .context("failed to reset a memory image's pages")?;
+        fault::check(Site::MemoryRemap)
+            // SAFETY: as in `map_image`: the range is inside the accessible part of our reservation.
+            .and_then(|()| unsafe {
+                mm::mmap_anonymous(
+                    self.base.add(image.offset()).cast(),
+                    image.size(),
+                    ProtFlags::READ | ProtFlags::WRITE,
+                    MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+                )
+            })
+            .context("failed to reset a memory image's pages")?;
         self.mapped_image = None;
         Ok(())
     }

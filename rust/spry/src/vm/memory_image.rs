@@ -96,7 +96,8 @@ impl MemoryImage {
     /// if the module does not qualify (see the module documentation) or has no data to map.
     pub fn new(info: &ModuleInfo) -> Result<Option<(u32, MemoryImage)>> {
         let Some(plan) = ImagePlan::new(info) else { return Ok(None) };
-        let fd = rustix::fs::memfd_create("spry-memory-image", MemfdFlags::CLOEXEC)
+        let fd = crate::vm::fault::check(crate::vm::fault::Site::MemfdCreate)
+            .and_then(|()| rustix::fs::memfd_create("spry-memory-image", MemfdFlags::CLOEXEC))
             .context("failed to create a memfd for a memory image")?;
         let file = File::from(fd);
         file.set_len(plan.len as u64).context("failed to size a memory image")?;

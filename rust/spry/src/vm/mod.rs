@@ -4,6 +4,7 @@ pub mod allocator;
 pub mod builtins;
 pub mod code_memory;
 pub mod code_registry;
+pub mod fault;
 pub mod instance;
 pub mod libcalls;
 pub mod memory;

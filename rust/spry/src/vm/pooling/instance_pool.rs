@@ -68,7 +68,7 @@ impl InstancePool {
         let (slot, _) = self
             .free
             .alloc(None)
-            .ok_or_else(|| anyhow!("pool exhausted: all {} instance slots are in use", self.total))?;
+            .ok_or_else(|| super::exhausted(crate::ResourceKind::InstancePool, "instance", self.total))?;
         if is_small(layout) {
             // SAFETY: `slot < total`, so the small slot lies inside its reservation; it is zeroed.
             let ptr = unsafe { self.small.base().add(slot as usize * SMALL_BLOCK) };

@@ -16,6 +16,7 @@ use super::index_allocator::{CachePadded, IndexAllocator};
 use super::{decommit, reset_anonymous, PoolingConfig, Reservation, DECOMMIT_BATCH};
 use crate::compile::Tunables;
 use crate::types::MemoryType;
+use crate::vm::fault::{self, Site};
 use crate::vm::memory::{Backing, LinearMemory, MAX_PAGES};
 use crate::vm::memory_image::MemoryImage;
 use crate::WASM_PAGE_SIZE;
@@ -61,13 +62,17 @@ struct PendingShard {
 impl MemoryPool {
     /// Reserves the pool's address space.
     pub fn new(config: &PoolingConfig, tunables: &Tunables) -> Result<MemoryPool> {
-        let max_pages = config.max_memory_pages.min(MAX_PAGES);
+        let mut max_pages = config.max_memory_pages.min(MAX_PAGES);
         let page = rustix::param::page_size();
         let slot_size = if tunables.guard_pages {
-            (MAX_PAGES * WASM_PAGE_SIZE + tunables.guard_size) as usize
+            // A memory grows in place within its slot's reservation, never into the guard region.
+            max_pages = max_pages.min(tunables.memory_reservation / WASM_PAGE_SIZE);
+            // Both at most 2^40 (checked by the engine): no overflow.
+            usize::try_from(tunables.memory_reservation + tunables.guard_size)?
         } else {
-            ((max_pages * WASM_PAGE_SIZE) as usize).max(page)
+            usize::try_from(max_pages * WASM_PAGE_SIZE)?
         }
+        .max(page)
         .next_multiple_of(page);
         let total = config.total_memories;
         let len = slot_size
@@ -123,7 +128,7 @@ impl MemoryPool {
                 if let Some((slot, _)) = self.free.alloc(want) {
                     break slot;
                 }
-                bail!("pool exhausted: all {} memory slots are in use", self.total);
+                return Err(super::exhausted(crate::ResourceKind::MemoryPool, "memory", self.total));
             }
             // Released slots wait to be reset: reset them now (or let the thread resetting them finish).
             self.reset_all_pending();
@@ -135,28 +140,33 @@ impl MemoryPool {
         let result = (|| -> Result<()> {
             if held.is_some() && held != want {
                 // Another module's image: replace the whole used range with fresh, inaccessible pages.
-                // SAFETY: the range is inside our slot, which nothing else uses while we hold it.
-                unsafe {
-                    mm::mmap_anonymous(
-                        base.cast(),
-                        accessible,
-                        ProtFlags::empty(),
-                        MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
-                    )
-                }
-                .context("failed to reset a memory slot")?;
+                fault::check(Site::MemoryRemap)
+                    // SAFETY: the range is inside our slot, which nothing else uses while we hold it.
+                    .and_then(|()| unsafe {
+                        mm::mmap_anonymous(
+                            base.cast(),
+                            accessible,
+                            ProtFlags::empty(),
+                            MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+                        )
+                    })
+                    .context("failed to reset a memory slot")?;
                 accessible = 0;
                 held = None;
             }
             let size = (ty.minimum * WASM_PAGE_SIZE) as usize;
             if accessible > size {
-                // SAFETY: `[size, accessible)` is inside our slot.
-                unsafe { mm::mprotect(base.add(size).cast(), accessible - size, MprotectFlags::empty()) }
+                fault::check(Site::MemoryProtect)
+                    // SAFETY: `[size, accessible)` is inside our slot.
+                    .and_then(|()| unsafe {
+                        mm::mprotect(base.add(size).cast(), accessible - size, MprotectFlags::empty())
+                    })
                     .context("failed to protect a memory slot")?;
             } else if accessible < size {
                 let prot = MprotectFlags::READ | MprotectFlags::WRITE;
-                // SAFETY: as above, `[accessible, size)` is inside our slot (`size` <= its size).
-                unsafe { mm::mprotect(base.add(accessible).cast(), size - accessible, prot) }
+                fault::check(Site::MemoryProtect)
+                    // SAFETY: as above, `[accessible, size)` is inside our slot (`size` <= its size).
+                    .and_then(|()| unsafe { mm::mprotect(base.add(accessible).cast(), size - accessible, prot) })
                     .context("failed to make a memory slot accessible")?;
             }
             accessible = size;
@@ -246,14 +256,14 @@ impl MemoryPool {
     /// fail short of address-space exhaustion; if it does, the slot is leaked rather than reused dirty).
     fn remap_and_release(&self, slot: u32) {
         // SAFETY: the slot is ours until freed.
-        let remap = unsafe {
+        let remap = fault::check(Site::MemoryRemap).and_then(|()| unsafe {
             mm::mmap_anonymous(
                 self.slot_base(slot).cast(),
                 self.slot_size,
                 ProtFlags::empty(),
                 MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
             )
-        };
+        });
         if remap.is_ok() {
             self.release(slot, 0, None);
         }

@@ -17,6 +17,7 @@ pub mod memory_pool;
 pub mod table_pool;
 
 use super::allocator::InstanceAllocator;
+use super::fault::{self, Site};
 use super::memory::LinearMemory;
 use super::memory_image::MemoryImage;
 use super::table::Table;
@@ -92,10 +93,12 @@ impl Reservation {
     /// Reserves `len` bytes (at least one page), accessible with `prot`.
     pub(crate) fn new(len: usize, prot: ProtFlags, what: &str) -> Result<Reservation> {
         let len = len.max(rustix::param::page_size());
-        // SAFETY: a fresh private anonymous mapping aliases nothing.
-        let base =
-            unsafe { mm::mmap_anonymous(std::ptr::null_mut(), len, prot, MapFlags::PRIVATE | MapFlags::NORESERVE) }
-                .with_context(|| format!("failed to reserve {len} bytes of address space for the {what} pool"))?;
+        let base = fault::check(Site::PoolReserve)
+            // SAFETY: a fresh private anonymous mapping aliases nothing.
+            .and_then(|()| unsafe {
+                mm::mmap_anonymous(std::ptr::null_mut(), len, prot, MapFlags::PRIVATE | MapFlags::NORESERVE)
+            })
+            .with_context(|| format!("failed to reserve {len} bytes of address space for the {what} pool"))?;
         Ok(Reservation { base: base.cast(), len })
     }
 
@@ -130,8 +133,10 @@ pub(crate) unsafe fn reset_anonymous(ptr: *mut u8, len: usize, keep_resident: us
         return Ok(());
     }
     let len = len.next_multiple_of(rustix::param::page_size());
-    // SAFETY: per the contract; DONTNEED on private anonymous pages makes them read as zeros.
-    unsafe { mm::madvise(ptr.cast(), len, mm::Advice::LinuxDontNeed) }.context("failed to reset a pool slot")?;
+    fault::check(Site::Madvise)
+        // SAFETY: per the contract; DONTNEED on private anonymous pages makes them read as zeros.
+        .and_then(|()| unsafe { mm::madvise(ptr.cast(), len, mm::Advice::LinuxDontNeed) })
+        .context("failed to reset a pool slot")?;
     Ok(())
 }
 
@@ -166,7 +171,8 @@ pub(crate) unsafe fn decommit(ranges: &[(*mut u8, usize)]) -> Vec<usize> {
 unsafe fn decommit_with(ranges: &[(*mut u8, usize)], batched: bool) -> Vec<usize> {
     use std::sync::atomic::Ordering;
     let ranges_len: usize = ranges.iter().map(|r| r.1).sum();
-    if ranges.len() > 1 && ranges_len > 0 && batched {
+    // An injected failure skips the one-call form (without disabling it) to fail below, per range.
+    if ranges.len() > 1 && ranges_len > 0 && batched && !fault::should_fail(Site::Madvise) {
         let iov: Vec<libc::iovec> =
             ranges.iter().map(|&(base, len)| libc::iovec { iov_base: base.cast(), iov_len: len }).collect();
         // SAFETY: the iovecs describe ranges the caller vouches for; the kernel only reads the array.
@@ -188,11 +194,23 @@ unsafe fn decommit_with(ranges: &[(*mut u8, usize)], batched: bool) -> Vec<usize
             continue;
         }
         // SAFETY: per the contract.
-        if unsafe { mm::madvise(base.cast(), len, mm::Advice::LinuxDontNeed) }.is_err() {
+        if fault::check(Site::Madvise)
+            .and_then(|()| unsafe { mm::madvise(base.cast(), len, mm::Advice::LinuxDontNeed) })
+            .is_err()
+        {
             failed.push(i);
         }
     }
     failed
+}
+
+/// The error of a pool whose `total` slots of `what` are all in use.
+pub(crate) fn exhausted(kind: crate::ResourceKind, what: &str, total: u32) -> anyhow::Error {
+    anyhow::Error::new(crate::ResourceExhausted::new(
+        kind,
+        format!("pool exhausted: all {total} {what} slots are in use"),
+        None,
+    ))
 }
 
 /// The pooling allocator.

@@ -55,7 +55,7 @@ impl TablePool {
         let (slot, _) = self
             .free
             .alloc(None)
-            .ok_or_else(|| anyhow!("pool exhausted: all {} table slots are in use", self.total))?;
+            .ok_or_else(|| super::exhausted(crate::ResourceKind::TablePool, "table", self.total))?;
         // SAFETY: the slot is zeroed (fresh or reset), ours until `deallocate`, and holds
         // `max_elements` elements; `ty.minimum` fits (checked above).
         let table = unsafe { Table::in_pool_slot(ty, self.slot_base(slot).cast(), self.max_elements, slot) };
