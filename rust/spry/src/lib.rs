@@ -42,7 +42,7 @@ mod types;
 mod values;
 pub(crate) mod vm;
 
-pub use engine::{Config, Engine};
+pub use engine::{Config, Engine, ResourceExhausted, ResourceKind};
 pub use func::{Caller, Func};
 pub use instance::{Extern, Global, Instance, Memory, Table};
 pub use instance_pre::InstancePre;
@@ -52,6 +52,8 @@ pub use store::{AsContext, AsContextMut, InterruptHandle, Store, StoreContext, S
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType, ValType};
 pub use values::{ExternRef, Val};
+#[doc(hidden)]
+pub use vm::fault;
 pub use vm::pooling::{InstanceAllocationStrategy, PoolingConfig};
 
 /// The Wasm page size, in bytes.

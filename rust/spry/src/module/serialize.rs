@@ -73,6 +73,7 @@ pub fn fingerprint(engine: &Engine) -> Vec<(&'static str, String)> {
     vec![
         ("spry version", env!("CARGO_PKG_VERSION").to_string()),
         ("guard_pages", t.guard_pages.to_string()),
+        ("memory_reservation", t.memory_reservation.to_string()),
         ("guard_size", t.guard_size.to_string()),
         ("interruptible", t.interruptible.to_string()),
         ("opt_level", e.config.opt_level.to_string()),
