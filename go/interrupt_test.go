@@ -12,26 +12,52 @@ import (
 	spry "github.com/spry-wasm/spry/go"
 )
 
-func TestContextCancelInterrupts(t *testing.T) {
+// spinningInstance instantiates hostModule with an env.f that reports, on the returned channel,
+// that the Wasm code calling it runs: callFThenSpin then loops until it is interrupted.
+func spinningInstance(t *testing.T) (*fixture, *spry.Instance, <-chan struct{}) {
+	t.Helper()
 	f := newFixture(t)
-	inst := f.instantiate(t, trapsModule())
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(20*time.Millisecond, cancel)
-	start := time.Now()
-	_, err := fn(t, inst, "spin").Call(ctx)
-	if !errors.Is(err, context.Canceled) || !errors.Is(err, spry.ErrInterrupted) {
-		t.Fatalf("spin with a cancelled context: %v", err)
-	}
+	running := make(chan struct{}, 1)
+	defineHostModuleImports(t, f.linker, func(x int32) int32 {
+		select {
+		case running <- struct{}{}:
+		default:
+		}
+		return x
+	})
+	return f, f.instantiate(t, hostModule()), running
+}
+
+// checkSpinInterrupted fails unless err is an interrupt trap raised in callFThenSpin's loop.
+func checkSpinInterrupted(t *testing.T, err error) {
+	t.Helper()
 	var trap *spry.Trap
-	if !errors.As(err, &trap) || trap.Code() != spry.TrapInterrupt {
-		t.Errorf("err = %v, want an interrupt trap", err)
+	if !errors.As(err, &trap) || trap.Code() != spry.TrapInterrupt || !errors.Is(err, spry.ErrInterrupted) {
+		t.Fatalf("err = %v, want an interrupt trap", err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("the interrupt took %v", d)
+	if frames := trap.Frames(); len(frames) == 0 || frames[0].FuncName != "callFThenSpin" {
+		t.Errorf("the trap's frames are %v, want the spinning callFThenSpin on top", frames)
 	}
+}
+
+func TestContextCancelInterrupts(t *testing.T) {
+	// A handshake, not a sleep: the Wasm code tells the test it is running (through env.f), then
+	// spins; the context is cancelled only then, so the interrupt lands in running Wasm code.
+	_, inst, running := spinningInstance(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-running
+		cancel()
+	}()
+	_, err := fn(t, inst, "callFThenSpin").Call(ctx, 1)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("callFThenSpin with a cancelled context: %v, want context.Canceled", err)
+	}
+	checkSpinInterrupted(t, err)
 	// The store is usable, and not interrupted, afterwards.
-	if res, err := fn(t, inst, "div").Call(ctxb, 8, 2); err != nil || res[0] != int32(4) {
-		t.Errorf("div after an interrupt = %v, %v", res, err)
+	if res, err := fn(t, inst, "callF").Call(ctxb, 8); err != nil || res[0] != int32(8) {
+		t.Errorf("callF after an interrupt = %v, %v", res, err)
 	}
 }
 
@@ -114,30 +140,33 @@ func TestDisableInterrupts(t *testing.T) {
 }
 
 func TestLongCallDoesNotStallGC(t *testing.T) {
-	// Wasm code runs in a cgo call, which Go's stop-the-world phases do not wait for.
-	f := newFixture(t)
-	inst := f.instantiate(t, trapsModule())
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// Wasm code runs in a cgo call, which Go's stop-the-world phases do not wait for: two
+	// collections complete while the Wasm code spins (it said it runs, and it has not returned).
+	// Were the collections waiting for it, the deadline (a backstop, far away) would end the call
+	// first, and the test would see it ended.
+	_, inst, running := spinningInstance(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	started := make(chan struct{})
-	done := make(chan error)
+	callF := fn(t, inst, "callFThenSpin")
+	done := make(chan error, 1)
 	go func() {
-		close(started)
-		_, err := fn(t, inst, "spin").Call(ctx)
+		_, err := callF.Call(ctx, 1)
 		done <- err
 	}()
-	<-started
-	time.Sleep(50 * time.Millisecond) // let the spin start
-	begin := time.Now()
+	<-running
 	runtime.GC()
 	runtime.GC()
-	if d := time.Since(begin); d > time.Second {
-		t.Errorf("two collections during a Wasm call took %v", d)
+	select {
+	case err := <-done:
+		t.Fatalf("the Wasm call ended (%v) before two collections made during it finished", err)
+	default:
 	}
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("spin: %v", err)
+	err := <-done
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("callFThenSpin: %v, want context.Canceled (cancelled after the collections)", err)
 	}
+	checkSpinInterrupted(t, err)
 }
 
 func TestLateInterruptRequestIsFlushed(t *testing.T) {

@@ -4,6 +4,7 @@ package spry_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -147,7 +148,9 @@ func TestPoolingIsolation(t *testing.T) {
 
 				p = must(instantiatePool(e, withData))(t)
 				checkFresh(t, "same module after a write", p, true)
-				p.put(ctxb, 200, 1234)
+				if err := p.put(ctxb, 200, 1234); err != nil {
+					t.Fatal(err)
+				}
 				p.store.Close()
 
 				p = must(instantiatePool(e, noData))(t)
@@ -155,8 +158,12 @@ func TestPoolingIsolation(t *testing.T) {
 				if v, err := p.load(ctxb, 16); err != nil || v != 0 {
 					t.Fatalf("load(16) = %d, %v in a module without data", v, err)
 				}
-				p.put(ctxb, 16, 99)
-				p.grow(ctxb, pages)
+				if err := p.put(ctxb, 16, 99); err != nil {
+					t.Fatal(err)
+				}
+				if old, err := p.grow(ctxb, pages); err != nil || old != 1 {
+					t.Fatalf("grow(%d) = %d, %v; want 1", pages, old, err)
+				}
 				p.store.Close()
 			}
 		}
@@ -242,14 +249,18 @@ func TestPoolingConcurrent(t *testing.T) {
 					errs <- fmt.Errorf("cycle %d: load(16) = %d, %v; want %d", i, v, err, want)
 					return
 				}
-				if v, _ := p.load(ctxb, 100); v != 0 {
+				if v, err := p.load(ctxb, 100); err != nil || v != 0 {
 					p.store.Close()
-					errs <- fmt.Errorf("cycle %d: load(100) = %d: another instance's data", i, v)
+					errs <- fmt.Errorf("cycle %d: load(100) = %d, %v; want 0 (not another instance's data)", i, v, err)
 					return
 				}
-				p.put(ctxb, 16, int32(i))
-				p.put(ctxb, 100, int32(i+1))
+				err1 := p.put(ctxb, 16, int32(i))
+				err2 := p.put(ctxb, 100, int32(i+1))
 				p.store.Close()
+				if err := errors.Join(err1, err2); err != nil {
+					errs <- fmt.Errorf("cycle %d: store: %w", i, err)
+					return
+				}
 			}
 		}()
 	}
