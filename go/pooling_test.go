@@ -24,11 +24,19 @@ import (
 //	  (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store)
 //	  (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))
 func poolModule(data bool) []byte {
+	if data {
+		return poolModuleData(42)
+	}
+	return poolModuleData(0)
+}
+
+// poolModuleData is poolModule with the byte b at 16 (no data segment for 0).
+func poolModuleData(b byte) []byte {
 	m := newModule()
 	i32 := spry.I32
 	m.export("memory", spry.ExternMemory, m.memory(1, -1))
-	if data {
-		m.data(16, []byte{42})
+	if b != 0 {
+		m.data(16, []byte{b})
 	}
 	m.exportFunc("load", sig(vt(i32), i32), nil, localGet(0), i32Load(0))
 	m.exportFunc("store", sig(vt(i32, i32)), nil, localGet(0), localGet(1), i32Store(0))

@@ -3,6 +3,7 @@
 package spry_test
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,14 +13,20 @@ import (
 	spry "github.com/spry-wasm/spry/go"
 )
 
-// roundTrip deserializes b in e and checks that the module behaves as poolModule(true).
+// checkPoolModule checks that m, in e, behaves as poolModule(true).
 func checkPoolModule(t *testing.T, e *spry.Engine, m *spry.Module) {
+	t.Helper()
+	checkPoolModuleData(t, e, m, 42)
+}
+
+// checkPoolModuleData checks that m, in e, behaves as poolModuleData(b).
+func checkPoolModuleData(t *testing.T, e *spry.Engine, m *spry.Module, b byte) {
 	t.Helper()
 	f := newFixtureOn(t, e)
 	inst := must(f.linker.Instantiate(ctxb, f.store, m))(t)
 	load := must(spry.Typed1R[int32, int32](fn(t, inst, "load")))(t)
-	if v, err := load(ctxb, 16); err != nil || v != 42 {
-		t.Fatalf("load(16) = %d, %v; want 42", v, err)
+	if v, err := load(ctxb, 16); err != nil || v != int32(b) {
+		t.Fatalf("load(16) = %d, %v; want %d", v, err, b)
 	}
 }
 
@@ -153,21 +160,57 @@ func TestCacheDirAndMemoryImages(t *testing.T) {
 	pooling := spry.DefaultPoolingConfig()
 	pooling.TotalInstances = 3
 	cfg := spry.Config{CacheDir: dir, DisableMemoryImages: true, Pooling: &pooling}
-	for i := 0; i < 2; i++ {
+	engine := func() *spry.Engine {
 		e := must(spry.NewEngine(&cfg))(t)
 		got := e.Config()
 		if got.CacheDir != dir || !got.DisableMemoryImages || got.Pooling == nil || *got.Pooling != pooling || got.Pooling == &pooling {
 			t.Errorf("Config() = %+v", got)
 		}
-		m := must(spry.Compile(e, poolModule(true)))(t)
-		checkPoolModule(t, e, m)
-		m.Close()
-		e.Close()
+		return e
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) == 0 {
-		t.Errorf("the cache directory holds %d entries (%v)", len(entries), err)
+	entries := func() []os.DirEntry {
+		t.Helper()
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return entries
 	}
+
+	// The first engine compiles the module and stores it in the cache: one entry appears.
+	e := engine()
+	m := must(spry.Compile(e, poolModule(true)))(t)
+	checkPoolModule(t, e, m)
+	artifact := must(m.Serialize())(t)
+	m.Close()
+	e.Close()
+	stored := entries()
+	if len(stored) != 1 {
+		t.Fatalf("the cache directory holds %d entries after one compilation, want 1", len(stored))
+	}
+	entry := filepath.Join(dir, stored[0].Name())
+	if b, err := os.ReadFile(entry); err != nil || !bytes.Equal(b, artifact) {
+		t.Errorf("the entry is not the module's artifact (%d bytes, %v; the artifact has %d)", len(b), err, len(artifact))
+	}
+
+	// A module compiled from the same bytes by a later engine must come from that entry. To see it,
+	// the entry is replaced by the artifact of another module (43 at 16, not 42), compiled with the
+	// same settings: a module loaded from the cache shows 43, a compiled one 42.
+	e = engine()
+	defer e.Close()
+	variant := must(spry.Compile(e, poolModuleData(43)))(t)
+	planted := must(variant.Serialize())(t)
+	variant.Close()
+	if n := len(entries()); n != 2 {
+		t.Fatalf("the cache directory holds %d entries after a second module, want 2", n)
+	}
+	if err := os.WriteFile(entry, planted, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m = must(spry.Compile(e, poolModule(true)))(t)
+	defer m.Close()
+	checkPoolModuleData(t, e, m, 43)
+
 	if _, err := spry.NewEngine(&spry.Config{Pooling: &spry.PoolingConfig{MaxVMContextSize: -1}}); err == nil {
 		t.Error("a negative MaxVMContextSize was accepted")
 	}
