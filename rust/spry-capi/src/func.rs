@@ -4,7 +4,7 @@
 use crate::args;
 use crate::caller::{spry_caller, spry_caller_t};
 use crate::error::spry_error_t;
-use crate::store::{func_types, spry_store_t, store_mut, store_ref};
+use crate::store::{func_types, spry_store_t, store_context, store_mut, store_ref};
 use crate::trap::{guard_call, spry_trap_t};
 use crate::types::{func_type, size_t, spry_functype_t, spry_valkind_t, uintptr_t, FuncTypeStorage};
 use crate::val::{spry_val, spry_val_t};
@@ -238,8 +238,8 @@ pub unsafe extern "C" fn spry_func_call(
     out_trap: *mut *mut spry_trap_t,
 ) -> *mut spry_error_t {
     let body = || {
-        // SAFETY: `store` is NULL or live (the contract).
-        let store = unsafe { store_mut(store) }?;
+        // SAFETY: `store` is NULL or live (the contract); a callback may use it during the call.
+        let mut store = unsafe { store_context(store) }?;
         let id = store.id();
         anyhow::ensure!(!results.is_null() || nresults == 0, "results is NULL but its length is {nresults}");
         // SAFETY: `args` is NULL or points to `nargs` values (the contract).
@@ -251,7 +251,7 @@ pub unsafe extern "C" fn spry_func_call(
             *p = a.to_val(id)?;
         }
         let vals_out = vals(&mut inline_results, &mut heap_results, nresults);
-        func.to_func().call(&mut *store, params, vals_out)?;
+        func.to_func().call(&mut store, params, vals_out)?;
         // Only now, when `args` is no longer used: `results` may be the same array.
         // SAFETY: `results` is NULL or points to `nresults` values (the contract).
         let results = unsafe { args::slice_mut(results, nresults, "results") }?;
@@ -298,8 +298,8 @@ pub unsafe extern "C" fn spry_func_call_unchecked(
     out_trap: *mut *mut spry_trap_t,
 ) -> *mut spry_error_t {
     let body = || {
-        // SAFETY: `store` is NULL or live (the contract).
-        let store = unsafe { store_mut(store) }?;
+        // SAFETY: `store` is NULL or live (the contract); a callback may use it during the call.
+        let store = unsafe { store_context(store) }?;
         // SAFETY: `slots` is NULL or points to `nslots` writable slots (the contract).
         let slots = unsafe { args::slice_mut(slots, nslots, "slots") }?;
         // SAFETY: the arguments match the function's type, references are this store's (the

@@ -5,7 +5,7 @@ use crate::args;
 use crate::error::{guard_or, spry_error_t};
 use crate::func::spry_func;
 use crate::module::spry_module_t;
-use crate::store::{export_names, spry_store_t, store_mut};
+use crate::store::{export_names, spry_store_t, store_context, store_mut};
 use crate::trap::{guard_call, spry_trap_t};
 use crate::types::*;
 use anyhow::{anyhow, bail, Result};
@@ -109,15 +109,15 @@ pub unsafe extern "C" fn spry_instance_new(
     out_trap: *mut *mut spry_trap_t,
 ) -> *mut spry_error_t {
     let body = || {
-        // SAFETY: `store` is NULL or live (the contract).
-        let s = unsafe { store_mut(store) }?;
+        // SAFETY: `store` is NULL or live (the contract); the start function may call back into it.
+        let s = unsafe { store_context(store) }?;
         // SAFETY: `module` is NULL or live (the contract).
         let module = unsafe { args::object(module, "module") }?;
         // SAFETY: `imports` is NULL or points to `nimports` items (the contract).
         let imports = unsafe { args::slice(imports, nimports, "imports") }?;
         let items = imports.iter().map(|i| i.to_extern()).collect::<Result<Vec<_>>>()?;
         anyhow::ensure!(!out.is_null(), "out is NULL");
-        let (store_id, index) = Instance::new(&mut *s, &module.module, &items)?.into_raw_parts();
+        let (store_id, index) = Instance::new(s, &module.module, &items)?.into_raw_parts();
         // SAFETY: `out` is valid for a write (the contract; not NULL, checked above).
         unsafe { args::write(out, spry_instance { store_id, index }, "out") }
     };

@@ -6,7 +6,7 @@ use crate::error::{guard, spry_error_t};
 use crate::instance::{spry_instance, spry_instance_t};
 use crate::linker::spry_linker_t;
 use crate::module::spry_module_t;
-use crate::store::{spry_store_t, store_mut};
+use crate::store::{spry_store_t, store_context};
 use crate::trap::{guard_call, spry_trap_t};
 use spry::InstancePre;
 
@@ -94,8 +94,8 @@ pub unsafe extern "C" fn spry_instance_pre_instantiate(
     let body = || {
         // SAFETY: `pre` is NULL or live (the contract).
         let pre = unsafe { args::object(pre, "pre") }?;
-        // SAFETY: `store` is NULL or live (the contract).
-        let store = unsafe { store_mut(store) }?;
+        // SAFETY: `store` is NULL or live (the contract); the start function may call back into it.
+        let store = unsafe { store_context(store) }?;
         anyhow::ensure!(!out.is_null(), "out is NULL");
         let (store_id, index) = pre.pre.instantiate(store)?.into_raw_parts();
         // SAFETY: `out` is valid for a write (the contract; not NULL, checked above).

@@ -7,7 +7,7 @@ use crate::error::{guard, guard_or, spry_error_t};
 use crate::func::{spry_finalizer_t, spry_host_callback_t, HostCallback, HostEnv};
 use crate::instance::{spry_extern_t, spry_instance, spry_instance_t};
 use crate::module::spry_module_t;
-use crate::store::{spry_store_t, store_mut};
+use crate::store::{spry_store_t, store_context, store_mut};
 use crate::trap::{guard_call, spry_trap_t};
 use crate::types::{size_t, spry_valkind_t, uintptr_t};
 use spry::Linker;
@@ -206,8 +206,8 @@ pub unsafe extern "C" fn spry_linker_instantiate(
     let body = || {
         // SAFETY: `linker` is NULL or live (the contract).
         let linker = unsafe { args::object(linker, "linker") }?;
-        // SAFETY: `store` is NULL or live (the contract).
-        let store = unsafe { store_mut(store) }?;
+        // SAFETY: `store` is NULL or live (the contract); the start function may call back into it.
+        let store = unsafe { store_context(store) }?;
         // SAFETY: `module` is NULL or live (the contract).
         let module = unsafe { args::object(module, "module") }?;
         anyhow::ensure!(!out.is_null(), "out is NULL");

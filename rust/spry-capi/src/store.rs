@@ -1,24 +1,35 @@
 //! [`spry_store_t`]: a store, plus what the C surface keeps per store so that the pointers it hands
 //! out (function types, export names) live as long as the store.
 //!
-//! # Aliasing
+//! # Ownership during nested calls
 //!
 //! A host callback may use the `spry_store_t*` of the store it runs in (a nested `spry_func_call`,
-//! memory access) while the engine, further up the same thread's stack, is in the middle of a call
-//! on that store and holds a `&mut` to the store's state that it also reaches through raw pointers
-//! (its host functions do so). The entry points therefore reach a store only through [`store_ref`]
-//! and [`store_mut`], which borrow the one field they need for the duration of the call, never the
-//! whole `spry_store_t`, and never keep a borrow across a call into Wasm besides the one the engine
-//! itself takes. This is the engine's own discipline for nested calls (a `Caller` is a `&mut` to
-//! the state an outer call also holds); it relies on the store's state being touched only from the
-//! thread running the call, and on no code holding a value read from the store across a callback.
+//! memory access) while an outer entry point, further up the same thread's stack, is in the middle
+//! of a call on that store. The engine's rule (see `spry::store` and `docs/store-ownership.md`) is
+//! that no two live `&mut` reach a store's state: the `Store` handle owns the state through a raw
+//! pointer, and a call into Wasm holds only that raw pointer while Wasm (and so the callback) runs.
+//! The C surface keeps to the same rule:
+//!
+//! - Entry points that can run Wasm or host code (`spry_func_call`, `spry_func_call_unchecked`,
+//!   `spry_instance_new`, `spry_linker_instantiate`, `spry_instance_pre_instantiate`) reach the
+//!   store only through [`store_context`], which reads the state's pointer out of the `spry_store_t`
+//!   through the raw pointer and returns a `StoreContextMut` (a raw pointer with a lifetime). They
+//!   create no `&Store`, `&mut Store` or `&mut spry_store_t` that could be live during a callback.
+//! - Entry points that run no Wasm use [`store_ref`] and [`store_mut`], which borrow the `store`
+//!   field (the handle) for the duration of the entry point. During a nested call such a borrow
+//!   aliases nothing live: the outer entry points hold no reference to the handle or to the state,
+//!   only to their own arguments and stack.
+//! - The per-store caches ([`func_types`], [`export_names`]) are separate fields, borrowed as
+//!   `RefCell`s inside one entry point and never across a call into Wasm.
+//!
+//! A callback must not delete the store it runs in, and a store is used by one thread at a time.
 
 use crate::args;
 use crate::engine::spry_engine_t;
 use crate::error::guard_or;
 use crate::types::FuncTypeStorage;
 use anyhow::{anyhow, Result};
-use spry::Store;
+use spry::{Store, StoreContextMut};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -37,11 +48,27 @@ pub struct spry_store {
 /// Shorthand for `struct spry_store`.
 pub type spry_store_t = spry_store;
 
-/// The store behind `store`, shared, or an error if it is NULL.
+/// The store behind `store`, exclusively, for an entry point that may run Wasm or host code: a
+/// context holding the state's raw pointer, made without borrowing `*store` (see the module docs).
+/// Or an error if `store` is NULL.
 ///
 /// # Safety
 ///
-/// `store` is NULL or a live store (see the module's notes on aliasing).
+/// `store` is NULL or a live store that stays alive for `'a` (a callback does not delete it).
+pub(crate) unsafe fn store_context<'a>(store: *mut spry_store_t) -> Result<StoreContextMut<'a>> {
+    if store.is_null() {
+        return Err(anyhow!("store is NULL"));
+    }
+    // SAFETY: per the contract; a projection to the handle and a read of its pointer, through the
+    // raw pointer, with no reference made.
+    Ok(unsafe { Store::context_from_raw(std::ptr::addr_of!((*store).store)) })
+}
+
+/// The store behind `store`, shared, or an error if it is NULL. For entry points that run no Wasm.
+///
+/// # Safety
+///
+/// `store` is NULL or a live store (see the module's notes on ownership).
 pub(crate) unsafe fn store_ref<'a>(store: *const spry_store_t) -> Result<&'a Store> {
     if store.is_null() {
         return Err(anyhow!("store is NULL"));
@@ -50,11 +77,12 @@ pub(crate) unsafe fn store_ref<'a>(store: *const spry_store_t) -> Result<&'a Sto
     Ok(unsafe { &(*store).store })
 }
 
-/// The store behind `store`, exclusively, or an error if it is NULL.
+/// The store behind `store`, exclusively, or an error if it is NULL. For entry points that run no
+/// Wasm (those that do use [`store_context`]).
 ///
 /// # Safety
 ///
-/// `store` is NULL or a live store (see the module's notes on aliasing).
+/// `store` is NULL or a live store (see the module's notes on ownership).
 pub(crate) unsafe fn store_mut<'a>(store: *mut spry_store_t) -> Result<&'a mut Store> {
     if store.is_null() {
         return Err(anyhow!("store is NULL"));

@@ -5,6 +5,10 @@
 //! `catch_traps`; a call from Wasm to the host goes through a per-signature wasm-to-host trampoline
 //! to [`host_call_shim`], which runs the host closure, catching its errors and panics and reporting
 //! them as traps so that no Rust frame is ever unwound by a trap.
+//!
+//! Store access during a call follows the rule in [`crate::store`]'s docs: the call path carries the
+//! store's raw pointer, borrows the state only around the work before and after Wasm runs, and a
+//! host function's [`Caller`] is built from the raw pointer found through the caller VMContext.
 
 use crate::engine::Trampolines;
 use crate::instance::{export_of, Extern};
@@ -16,6 +20,8 @@ use crate::vm::instance::Instance as VmInstance;
 use crate::vm::traphandlers::{self, catch_traps, UnwindReason};
 use crate::vm::vmcontext::*;
 use anyhow::{bail, Result};
+use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -81,15 +87,18 @@ impl HostFunc {
     ) -> Result<Arc<HostFunc>> {
         let ty2 = ty.clone();
         let body = move |mut caller: Caller<'_>, slots: &mut [u64]| -> Result<()> {
+            let store = caller.store_mut();
             let params: Vec<Val> =
-                ty2.params().iter().zip(slots.iter()).map(|(t, raw)| Val::from_raw(caller.store, *raw, *t)).collect();
+                ty2.params().iter().zip(slots.iter()).map(|(t, raw)| Val::from_raw(store, *raw, *t)).collect();
             let mut results: Vec<Val> = ty2.results().iter().map(|t| Val::null(*t)).collect();
             f(caller.reborrow(), &params, &mut results)?;
+            // A fresh borrow: the host function may have nested calls that used the store.
+            let store = caller.store_ref();
             for ((r, t), slot) in results.iter().zip(ty2.results()).zip(slots.iter_mut()) {
                 if r.ty() != *t {
                     bail!("host function returned a {} where its type says {}", r.ty(), t);
                 }
-                *slot = r.to_raw(caller.store)?;
+                *slot = r.to_raw(store)?;
             }
             Ok(())
         };
@@ -105,11 +114,14 @@ impl HostFunc {
 /// The store a host function runs in, from the caller VMContext its trampoline was given: an
 /// instance's (called from Wasm) or a store's [`VMStoreCaller`] (called by the host).
 ///
+/// Both hold the store's root pointer (see [`crate::store`]), so the result stays valid whatever
+/// references to the state were made and dropped meanwhile.
+///
 /// # Safety
 /// `caller` is the VMContext of a live instance or a live store's `VMStoreCaller`.
-unsafe fn store_of_caller(caller: *mut VMContext) -> *mut StoreInner {
+unsafe fn store_of_caller(caller: *mut VMContext) -> NonNull<StoreInner> {
     // SAFETY: both kinds of block start with their magic word.
-    match unsafe { *caller.cast::<u32>() } {
+    let store: *mut StoreInner = match unsafe { *caller.cast::<u32>() } {
         // SAFETY: an instance VMContext, checked by its magic.
         VMCONTEXT_MAGIC => unsafe { VmInstance::from_vmctx(caller).store.cast() },
         // SAFETY: a store caller block, checked by its magic.
@@ -119,7 +131,11 @@ unsafe fn store_of_caller(caller: *mut VMContext) -> *mut StoreInner {
             eprintln!("spry: host function called with an unknown caller context (magic {magic:#x})");
             std::process::abort()
         }
-    }
+    };
+    NonNull::new(store).unwrap_or_else(|| {
+        eprintln!("spry: host function called with a caller context of no store");
+        std::process::abort()
+    })
 }
 
 /// Called by wasm-to-host trampolines: runs the host function, reporting failure as a trap.
@@ -139,9 +155,10 @@ unsafe extern "C" fn host_call_shim(
     // SAFETY: per the contract.
     let slots = unsafe { std::slice::from_raw_parts_mut(values, len) };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: the store is alive and, while Wasm runs, only reached through raw pointers.
-        let store = unsafe { &mut *store_of_caller(caller) };
-        (host.body)(Caller { store, caller }, slots)
+        // SAFETY: per the contract. The store is alive, and while Wasm runs nothing up the stack
+        // holds a reference into it (`invoke`'s rule), so the caller may borrow it.
+        let store = unsafe { store_of_caller(caller) };
+        (host.body)(Caller { store, caller, _borrow: PhantomData }, slots)
     }));
     match result {
         Ok(Ok(())) => 0,
@@ -157,14 +174,32 @@ unsafe extern "C" fn host_call_shim(
 }
 
 /// What a host function sees of its caller: the store, and the calling instance's exports.
+///
+/// It holds the store's raw pointer, not a reference: the host function may call into the store
+/// again (`Func::call(&mut caller, ...)`), and the levels of such a nested call each borrow the
+/// store only while they use it (see [`crate::store`]).
 pub struct Caller<'a> {
-    pub(crate) store: &'a mut StoreInner,
+    pub(crate) store: NonNull<StoreInner>,
     caller: *mut VMContext,
+    _borrow: PhantomData<&'a mut StoreInner>,
 }
 
 impl Caller<'_> {
     fn reborrow(&mut self) -> Caller<'_> {
-        Caller { store: self.store, caller: self.caller }
+        Caller { store: self.store, caller: self.caller, _borrow: PhantomData }
+    }
+
+    /// The store's state, shared, while the caller is borrowed.
+    pub(crate) fn store_ref(&self) -> &StoreInner {
+        // SAFETY: the store outlives the host call; the inner levels of a nested call run only while
+        // this caller is borrowed mutably (by `Func::call`), so none runs while this borrow lives.
+        unsafe { self.store.as_ref() }
+    }
+
+    /// The store's state, exclusively, while the caller is borrowed mutably.
+    pub(crate) fn store_mut(&mut self) -> &mut StoreInner {
+        // SAFETY: as in `store_ref`; the outer levels hold no reference into the store meanwhile.
+        unsafe { &mut *self.store.as_ptr() }
     }
 
     /// The calling instance's export `name` (e.g. its memory), if the caller is an instance.
@@ -179,17 +214,17 @@ impl Caller<'_> {
         }
         // SAFETY: an instance VMContext, checked above, of an instance alive during the call.
         let instance = unsafe { VmInstance::from_vmctx(self.caller) };
-        export_of(self.store, instance, name)
+        export_of(self.store_mut(), instance, name)
     }
 
     /// The store's host data, if it has type `T`.
     pub fn data<T: std::any::Any>(&self) -> Option<&T> {
-        self.store.data()
+        self.store_ref().data()
     }
 
     /// The store's host data, mutably, if it has type `T`.
     pub fn data_mut<T: std::any::Any>(&mut self) -> Option<&mut T> {
-        self.store.data_mut()
+        self.store_mut().data_mut()
     }
 }
 
@@ -200,7 +235,7 @@ impl Func {
         ty: FuncType,
         f: impl Fn(Caller<'_>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<Func> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         let host = HostFunc::new_typed(&store.engine, ty, f)?;
         Ok(store.host_func(&host))
     }
@@ -215,7 +250,7 @@ impl Func {
         ty: FuncType,
         f: impl Fn(Caller<'_>, &mut [u64]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<Func> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         let host = HostFunc::new_raw(&store.engine, ty, Box::new(f))?;
         Ok(store.host_func(&host))
     }
@@ -234,9 +269,9 @@ impl Func {
     /// A trap is an error that downcasts to [`Trap`]; a panic in a host function called meanwhile is
     /// resumed here.
     pub fn call(&self, mut store: impl AsContextMut, params: &[Val], results: &mut [Val]) -> Result<()> {
-        let store = store.as_context_mut().0;
-        let data = store.func_data(*self)?;
-        let ty = data.ty.clone();
+        let mut cx = store.as_context_mut();
+        let data = cx.inner_ref().func_data(*self)?;
+        let (func_ref, ty) = (data.func_ref, data.ty.clone());
         if params.len() != ty.params().len() {
             bail!("expected {} arguments, got {}", ty.params().len(), params.len());
         }
@@ -252,15 +287,18 @@ impl Func {
             heap.resize(ty.slots(), 0);
             &mut heap
         };
+        let store = cx.inner_ref();
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
             if p.ty() != *t {
                 bail!("argument {i} has type {}, expected {t}", p.ty());
             }
             slots[i] = p.to_raw(store)?;
         }
-        let func_ref = data.func_ref;
-        // SAFETY: the arguments were type-checked; the slots hold max(params, results) values.
-        unsafe { invoke(store, func_ref, slots.as_mut_ptr())? };
+        // SAFETY: the arguments were type-checked; the slots hold max(params, results) values; the
+        // store is reached through its raw pointer only (no borrow of it is used past this point).
+        unsafe { invoke(cx.as_ptr(), func_ref, slots.as_mut_ptr())? };
+        // A fresh borrow: host functions the call ran may have changed the store.
+        let store = cx.inner_mut();
         for ((r, t), raw) in results.iter_mut().zip(ty.results()).zip(slots.iter()) {
             *r = Val::from_raw(store, *raw, *t);
         }
@@ -274,26 +312,37 @@ impl Func {
     /// The arguments must match the function's type; reference arguments must be null or valid
     /// references of this store.
     pub unsafe fn call_unchecked(&self, mut store: impl AsContextMut, slots: &mut [u64]) -> Result<()> {
-        let store = store.as_context_mut().0;
-        let data = store.func_data(*self)?;
+        let cx = store.as_context_mut();
+        let data = cx.inner_ref().func_data(*self)?;
         if slots.len() < data.ty.slots() {
             bail!("expected {} slots, got {}", data.ty.slots(), slots.len());
         }
         let func_ref = data.func_ref;
-        // SAFETY: the caller guarantees the arguments; the slice is long enough.
-        unsafe { invoke(store, func_ref, slots.as_mut_ptr()) }
+        // SAFETY: the caller guarantees the arguments; the slice is long enough; the borrow of the
+        // store ended above.
+        unsafe { invoke(cx.as_ptr(), func_ref, slots.as_mut_ptr()) }
     }
 }
 
 /// Enters Wasm: runs `func_ref` with the slots through its entry trampoline and turns a trap into an
 /// error (or resumes a host panic).
 ///
+/// The store is passed as its root pointer (from a [`crate::StoreContextMut`]), and borrowed only to read
+/// what the call needs: while Wasm runs, host functions borrow the store through their `Caller`, so
+/// no reference to it may be live here, nor up the stack (callers re-borrow after this returns).
+///
 /// # Safety
-/// `func_ref` is a live function of `store`; `slots` holds its arguments and has room for its results.
-pub(crate) unsafe fn invoke(store: &mut StoreInner, func_ref: *const VMFuncRef, slots: *mut u64) -> Result<()> {
-    let vm = store.vm_ptr();
-    let caller = store.caller_ptr();
-    let max_stack = store.engine.inner.config.max_wasm_stack;
+/// `store` is the root pointer of a live store, none of whose state is borrowed while this runs;
+/// `func_ref` is a live function of that store; `slots` holds its arguments and has room for its
+/// results.
+pub(crate) unsafe fn invoke(store: *mut StoreInner, func_ref: *const VMFuncRef, slots: *mut u64) -> Result<()> {
+    let (vm, max_stack) = {
+        // SAFETY: per the contract; the borrow ends with this block, before Wasm runs.
+        let s = unsafe { &*store };
+        (s.vm_ptr(), s.engine.inner.config.max_wasm_stack)
+    };
+    // SAFETY: per the contract.
+    let caller = unsafe { StoreInner::caller_ptr(store) };
     // SAFETY: `vm` is the store's context; only raw pointers are used while Wasm runs.
     let outermost = unsafe { *(*vm).stack_limit.get() == 0 };
     // SAFETY: per the contract; the closure owns nothing that needs dropping.

@@ -172,7 +172,8 @@ pub(crate) fn check_import(store: &StoreInner, item: &Extern, expected: &ExternT
 impl Instance {
     /// Instantiates `module` with `imports` given in the module's import order.
     pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
-        let store = store.as_context_mut().0;
+        let cx = store.as_context_mut();
+        let store = cx.inner_ref();
         if imports.len() != module.info().imports.len() {
             bail!("expected {} imports, got {}", module.info().imports.len(), imports.len());
         }
@@ -180,11 +181,12 @@ impl Instance {
             check_import(store, item, &import.ty)
                 .map_err(|e| anyhow!("{e} (import `{}::{}`)", import.module, import.name))?;
         }
-        Instance::instantiate(store, module, imports)
+        Instance::instantiate(cx, module, imports)
     }
 
     /// Instantiates with type-checked imports.
-    pub(crate) fn instantiate(store: &mut StoreInner, module: &Module, items: &[Extern]) -> Result<Instance> {
+    pub(crate) fn instantiate(cx: StoreContextMut<'_>, module: &Module, items: &[Extern]) -> Result<Instance> {
+        let store = cx.inner_ref();
         let (mut funcs, mut tables, mut memories, mut globals) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for item in items {
             match item {
@@ -195,21 +197,23 @@ impl Instance {
             }
         }
         let imports = Imports { funcs: &funcs, tables: &tables, memories: &memories, globals: &globals, keep: None };
-        Instance::instantiate_resolved(store, module, imports)
+        Instance::instantiate_resolved(cx, module, imports)
     }
 
     /// Instantiates with resolved, type-checked imports, which the store or `imports.keep` keeps
-    /// alive.
+    /// alive. The store is borrowed only until the start function runs (which may call host
+    /// functions that use the store; see [`crate::store`]).
     pub(crate) fn instantiate_resolved(
-        store: &mut StoreInner,
+        mut cx: StoreContextMut<'_>,
         module: &Module,
         imports: Imports<'_>,
     ) -> Result<Instance> {
+        let store = cx.inner_mut();
         if !module.engine().same(&store.engine) {
             bail!("module and store belong to different engines");
         }
-        let store_ptr: *mut StoreInner = store;
-        let handle = InstanceHandle::new(module, store_ptr.cast(), store.vm_ptr(), imports)?;
+        // The root pointer, which host functions reach the store through while Wasm runs.
+        let handle = InstanceHandle::new(module, store.root().cast(), store.vm_ptr(), imports)?;
         store.instances.push(handle);
         let index = store.instances.len() as u32 - 1;
         let handle = &store.instances[index as usize];
@@ -217,13 +221,15 @@ impl Instance {
         let instance = unsafe { handle.instance_mut() };
         // The instance stays in the store even if this fails: imported tables may already refer to it.
         instance.initialize().map_err(Trap::new)?;
+        let id = store.id;
         if let Some(start) = module.info().start {
             let func_ref = instance.func_ref(start);
             let mut slot = [0u64; 1];
-            // SAFETY: the start function takes no arguments and returns nothing.
-            unsafe { invoke(store, func_ref, slot.as_mut_ptr())? };
+            // SAFETY: the start function takes no arguments and returns nothing; the borrows of the
+            // store above end before it runs.
+            unsafe { invoke(cx.as_ptr(), func_ref, slot.as_mut_ptr())? };
         }
-        Ok(Instance { store: store.id, index })
+        Ok(Instance { store: id, index })
     }
 
     fn vm<'a>(&self, store: &'a StoreInner) -> Result<&'a VmInstance> {
@@ -237,7 +243,7 @@ impl Instance {
 
     /// The export `name`.
     pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         let instance: *const VmInstance = self.vm(store).ok()?;
         // SAFETY: the instance is owned by the store, which outlives this call; registration only
         // touches the store's handle tables.
@@ -246,7 +252,7 @@ impl Instance {
 
     /// Every export, in order.
     pub fn exports(&self, mut store: impl AsContextMut) -> Vec<(String, Extern)> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         let Ok(instance) = self.vm(store) else { return Vec::new() };
         let instance: *const VmInstance = instance;
         // SAFETY: as in `get_export`.
@@ -283,7 +289,7 @@ pub struct Memory {
 impl Memory {
     /// A new memory of type `ty` owned by `store`.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         let engine = &store.engine.inner;
         let mem = engine.allocator.allocate_memory(&ty, &engine.tunables)?;
         let index = store.push_host_memory(mem);
@@ -321,7 +327,7 @@ impl Memory {
 
     /// The memory's bytes, mutably.
     pub fn data_mut<'a>(&self, store: impl Into<StoreContextMut<'a>>) -> &'a mut [u8] {
-        let store = store.into().0;
+        let store = store.into().inner();
         match self.vm(store) {
             // SAFETY: memories live as long as their store, which is borrowed mutably for 'a.
             Ok(m) => unsafe { (*m).data_mut() },
@@ -339,7 +345,7 @@ impl Memory {
 
     /// Grows by `delta` pages; returns the old size in pages.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         let m = self.vm(store)?;
         // SAFETY: memories live as long as their store, borrowed mutably here.
         unsafe { (*m).grow(delta)? }.ok_or_else(|| anyhow!("failed to grow memory by {delta} pages"))
@@ -356,7 +362,7 @@ pub struct Global {
 impl Global {
     /// A new global of type `ty` with value `init`, owned by `store`.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, init: Val) -> Result<Global> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         if init.ty() != ty.content {
             bail!("global of type {} initialized with a {}", ty.content, init.ty());
         }
@@ -376,7 +382,7 @@ impl Global {
 
     /// The global's value.
     pub fn get(&self, mut store: impl AsContextMut) -> Val {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         let Ok(g) = self.data(store) else { return Val::I32(0) };
         let (ty, def) = (g.ty.content, g.def);
         // SAFETY: globals live as long as their store.
@@ -386,7 +392,7 @@ impl Global {
 
     /// Sets the global's value (it must be mutable and of the right type).
     pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<()> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         let g = self.data(store)?;
         if !g.ty.mutable {
             bail!("global is immutable");
@@ -412,7 +418,7 @@ pub struct Table {
 impl Table {
     /// A new table of type `ty` with every element set to `init`, owned by `store`.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         if init.ty() != ty.element {
             bail!("table of {} initialized with a {}", ty.element, init.ty());
         }
@@ -439,7 +445,7 @@ impl Table {
 
     /// Element `index`, or `None` if out of bounds.
     pub fn get(&self, mut store: impl AsContextMut, index: u32) -> Option<Val> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         let t = self.vm(store).ok()?;
         // SAFETY: tables live as long as their store, borrowed mutably here (reading a function table
         // may make the element's reference).
@@ -449,7 +455,7 @@ impl Table {
 
     /// Sets element `index`.
     pub fn set(&self, mut store: impl AsContextMut, index: u32, value: Val) -> Result<()> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         let t = self.vm(store)?;
         // SAFETY: tables live as long as their store, borrowed mutably here.
         let table = unsafe { &mut *t };
@@ -465,7 +471,7 @@ impl Table {
 
     /// Grows by `delta` elements set to `init`; returns the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u32, init: Val) -> Result<u32> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         let t = self.vm(store)?;
         // SAFETY: tables live as long as their store, borrowed mutably here.
         let table = unsafe { &mut *t };

@@ -56,13 +56,13 @@ impl InstancePre {
     /// Errors: a store of another engine, a trap while applying segments or in the start function
     /// (as with [`crate::Linker::instantiate`], the instance then stays in the store).
     pub fn instantiate(&self, mut store: impl AsContextMut) -> Result<Instance> {
-        let store = store.as_context_mut().0;
-        if !self.engine.same(&store.engine) {
+        let cx = store.as_context_mut();
+        if !self.engine.same(&cx.inner_ref().engine) {
             bail!("instance pre and store belong to different engines");
         }
         let keep =
             (!self.imports.refs.is_empty()).then(|| self.imports.clone() as Arc<dyn std::any::Any + Send + Sync>);
         let imports = Imports { funcs: &self.imports.refs, keep, ..Imports::default() };
-        Instance::instantiate_resolved(store, &self.module, imports)
+        Instance::instantiate_resolved(cx, &self.module, imports)
     }
 }

@@ -93,7 +93,7 @@ impl Linker {
 
     /// The definition of `module::name` as an item of `store`.
     pub fn get(&self, mut store: impl AsContextMut, module: &str, name: &str) -> Option<Extern> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         self.resolve(store, module, name)
     }
 
@@ -145,7 +145,8 @@ impl Linker {
     /// Errors: an import not defined ("unknown import"), one of the wrong type ("incompatible import
     /// type"), a trap while applying segments or in the start function.
     pub fn instantiate(&self, mut store: impl AsContextMut, module: &Module) -> Result<Instance> {
-        let store = store.as_context_mut().0;
+        let mut cx = store.as_context_mut();
+        let store = cx.inner_mut();
         if !self.engine.same(&store.engine) {
             bail!("linker and store belong to different engines");
         }
@@ -158,6 +159,7 @@ impl Linker {
                 .map_err(|e| anyhow!("{e} (import `{}::{}`)", import.module, import.name))?;
             items.push(item);
         }
-        Instance::instantiate(store, module, &items)
+        // The borrow of the store ends here: instantiation may run the start function.
+        Instance::instantiate(cx, module, &items)
     }
 }

@@ -1,6 +1,28 @@
 //! [`Store`]: owns instances and everything the host creates for them (functions, memories, tables,
 //! globals, externrefs), plus the host's own data. Objects taken from a store are small handles that
 //! name their store; using one with another store is an error.
+//!
+//! # Ownership: no two live `&mut` to a store's state
+//!
+//! The state ([`StoreInner`]) is reached from the embedder's [`Store`], from compiled code and host
+//! functions (raw pointers in VMContexts), and from every level of a nested call (host → Wasm →
+//! host → Wasm). Rust allows many raw pointers to one object but one live `&mut` only, so:
+//!
+//! - [`Store`] owns the state through a raw pointer (`Box::into_raw` in [`Store::new`], freed in
+//!   `Drop`): a `&mut Store` covers that pointer, not the state, and invalidates no pointer into it.
+//! - The root pointer is copied unchanged to the store's [`VMStoreCaller`] and to every instance's
+//!   `store` field; pointers into the state are projected from it ([`StoreInner::caller_ptr`]),
+//!   never taken from a reference.
+//! - [`StoreContextMut`] and [`Caller`] hold that raw pointer, not a `&mut StoreInner`; every
+//!   operation derives a `&mut StoreInner` for its own duration only. [`StoreContext`] holds a
+//!   `&StoreInner`, which needs a shared borrow of its source and so is never live across a call.
+//! - A call into Wasm (`crate::func::invoke`, and `Func::call`, `Func::call_unchecked`,
+//!   instantiation, which run Wasm through it) converts its arguments with a short borrow, enters
+//!   Wasm with only the raw pointer held, and converts its results with a fresh borrow. A host
+//!   function's [`Caller`] is built from the root pointer found through the caller VMContext, so
+//!   while it runs nothing up the stack holds a reference into the state.
+//!
+//! `docs/store-ownership.md` gives the whole rule, including the C surface's side.
 
 use crate::engine::Engine;
 use crate::func::{Caller, Func, HostFunc};
@@ -12,6 +34,8 @@ use crate::vm::vmcontext::*;
 use anyhow::{bail, Result};
 use std::any::Any;
 use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -82,81 +106,123 @@ pub struct StoreInner {
 /// A store is used by one thread at a time (it is `Send`, not `Sync`). Dropping it frees every
 /// instance, memory and table it holds.
 pub struct Store {
-    inner: Box<StoreInner>,
+    /// The state, from `Box::into_raw`: owned by this handle (freed in `Drop`) but held as a raw
+    /// pointer, so that borrowing the handle asserts nothing over the state (see the module docs).
+    inner: NonNull<StoreInner>,
 }
 
 // SAFETY: raw pointers in the store point into objects the store owns (or into immutable code); the
 // store is moved between threads as a whole and never shared.
 unsafe impl Send for StoreInner {}
+// SAFETY: `Store` owns its `StoreInner` (which is `Send`) as a `Box` would; the pointer is not shared
+// with any other thread's object.
+unsafe impl Send for Store {}
 
 impl Store {
     /// An empty store for modules of `engine`.
     pub fn new(engine: &Engine) -> Store {
-        let mut store = Store {
-            inner: Box::new(StoreInner {
-                id: next_store_id(),
-                engine: engine.clone(),
-                vm: Arc::new(VMStoreContext::default()),
-                instances: Vec::new(),
-                funcs: Vec::new(),
-                func_ids: HashMap::new(),
-                memories: Vec::new(),
-                memory_ids: HashMap::new(),
-                tables: Vec::new(),
-                table_ids: HashMap::new(),
-                globals: Vec::new(),
-                global_ids: HashMap::new(),
-                host_memories: Vec::new(),
-                host_tables: Vec::new(),
-                host_globals: Vec::new(),
-                host_funcs: Vec::new(),
-                caller: VMStoreCaller { magic: VMSTORE_CALLER_MAGIC, store: std::ptr::null_mut() },
-                externs: Vec::new(),
-                data: None,
-            }),
-        };
-        let this: *mut StoreInner = &mut *store.inner;
-        store.inner.caller.store = this.cast();
-        store
+        let inner = Box::into_raw(Box::new(StoreInner {
+            id: next_store_id(),
+            engine: engine.clone(),
+            vm: Arc::new(VMStoreContext::default()),
+            instances: Vec::new(),
+            funcs: Vec::new(),
+            func_ids: HashMap::new(),
+            memories: Vec::new(),
+            memory_ids: HashMap::new(),
+            tables: Vec::new(),
+            table_ids: HashMap::new(),
+            globals: Vec::new(),
+            global_ids: HashMap::new(),
+            host_memories: Vec::new(),
+            host_tables: Vec::new(),
+            host_globals: Vec::new(),
+            host_funcs: Vec::new(),
+            caller: VMStoreCaller { magic: VMSTORE_CALLER_MAGIC, store: std::ptr::null_mut() },
+            externs: Vec::new(),
+            data: None,
+        }));
+        // SAFETY: `inner` is the fresh, exclusively owned allocation; the write goes through the root
+        // pointer, which every later pointer to the state is copied from.
+        unsafe { (*inner).caller.store = inner.cast() };
+        // SAFETY: from `Box::into_raw`, never null.
+        Store { inner: unsafe { NonNull::new_unchecked(inner) } }
+    }
+
+    /// The state, shared, for as long as `self` is borrowed.
+    fn state(&self) -> &StoreInner {
+        // SAFETY: the state lives as long as the handle; no `&mut StoreInner` can be live while the
+        // handle is borrowed, because every exclusive access goes through `&mut self` or a context
+        // derived from it (see the module docs).
+        unsafe { self.inner.as_ref() }
+    }
+
+    /// The state, exclusively, for as long as `self` is borrowed mutably.
+    fn state_mut(&mut self) -> &mut StoreInner {
+        // SAFETY: as in `state`; `&mut self` excludes every other access through this handle, and
+        // no call runs in the store while the handle is borrowed mutably by its owner.
+        unsafe { self.inner.as_mut() }
+    }
+
+    /// For the C surface, which must not borrow its `Store` across a call (a host callback may
+    /// reach the same `Store` again): an exclusive context made from a raw pointer to the handle,
+    /// reading the state's pointer out of it without creating a reference to the `Store`.
+    ///
+    /// # Safety
+    ///
+    /// `store` points to a live `Store` that outlives `'a`, and is used by one thread at a time;
+    /// the context is used as a borrow of it would be (no use after the `Store` is dropped).
+    #[doc(hidden)]
+    pub unsafe fn context_from_raw<'a>(store: *const Store) -> StoreContextMut<'a> {
+        // SAFETY: per the contract; a plain read of the pointer field through the raw pointer.
+        StoreContextMut::from_raw(unsafe { (*store).inner })
     }
 
     /// The engine.
     pub fn engine(&self) -> &Engine {
-        &self.inner.engine
+        &self.state().engine
     }
 
     /// Attaches host data to the store (replacing any earlier data).
     pub fn set_data<T: Any + Send>(&mut self, data: T) {
-        self.inner.data = Some(Box::new(data));
+        self.state_mut().data = Some(Box::new(data));
     }
 
     /// The host data, if it has type `T`.
     pub fn data<T: Any>(&self) -> Option<&T> {
-        self.inner.data()
+        self.state().data()
     }
 
     /// The host data, mutably, if it has type `T`.
     pub fn data_mut<T: Any>(&mut self) -> Option<&mut T> {
-        self.inner.data_mut()
+        self.state_mut().data_mut()
     }
 
     /// A handle that interrupts Wasm running in this store from any thread.
     pub fn interrupt_handle(&self) -> InterruptHandle {
-        InterruptHandle { vm: self.inner.vm.clone() }
+        InterruptHandle { vm: self.state().vm.clone() }
     }
 
     /// Withdraws an interrupt request that no call consumed (one made after the call it was meant
     /// for returned, which would otherwise stop the next call). Taking `&mut self`, it cannot run
     /// while Wasm code runs in the store.
     pub fn clear_interrupt(&mut self) {
-        self.inner.vm.interrupt.store(0, Ordering::Relaxed);
+        self.state().vm.interrupt.store(0, Ordering::Relaxed);
     }
 
     /// The store's unique id: the first of the raw parts of its handles (for the C surface, which
     /// rebuilds handles from raw parts).
     #[doc(hidden)]
     pub fn id(&self) -> u64 {
-        self.inner.id
+        self.state().id
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from `Box::into_raw` in `Store::new` and is freed only here; no
+        // call runs in the store (dropping needs the handle by value) and no context outlives it.
+        drop(unsafe { Box::from_raw(self.inner.as_ptr()) });
     }
 }
 
@@ -189,9 +255,20 @@ impl StoreInner {
         Arc::as_ptr(&self.vm).cast_mut()
     }
 
-    /// The caller VMContext for calls the host makes into this store.
-    pub(crate) fn caller_ptr(&self) -> *mut VMContext {
-        (&self.caller as *const VMStoreCaller).cast_mut().cast()
+    /// The root pointer to this state (the one `Store::new` made, copied to the caller block and
+    /// to instances): pointers derived from it stay valid whatever references are taken later.
+    pub(crate) fn root(&self) -> *mut StoreInner {
+        self.caller.store.cast()
+    }
+
+    /// The caller VMContext for calls the host makes into this store, projected from the root
+    /// pointer (not from a reference, which a nested call's borrow would invalidate).
+    ///
+    /// # Safety
+    /// `store` is the root pointer of a live store.
+    pub(crate) unsafe fn caller_ptr(store: *mut StoreInner) -> *mut VMContext {
+        // SAFETY: per the contract; a projection, no reference is made.
+        unsafe { std::ptr::addr_of_mut!((*store).caller).cast() }
     }
 
     pub(crate) fn check(&self, store: u64, what: &str) -> Result<()> {
@@ -318,8 +395,59 @@ impl Drop for StoreInner {
 /// A shared view of a store.
 pub struct StoreContext<'a>(pub(crate) &'a StoreInner);
 
-/// An exclusive view of a store.
-pub struct StoreContextMut<'a>(pub(crate) &'a mut StoreInner);
+/// An exclusive view of a store. It holds a raw pointer to the store's state, not a `&mut`, so that
+/// a context kept across a call stays valid while the call's host functions use the store (see the
+/// module docs); its lifetime is that of the exclusive borrow it was made from.
+pub struct StoreContextMut<'a> {
+    ptr: NonNull<StoreInner>,
+    _borrow: PhantomData<&'a mut StoreInner>,
+}
+
+impl<'a> StoreContext<'a> {
+    /// The store's unique id (for the C surface, which rebuilds handles from raw parts).
+    #[doc(hidden)]
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+}
+
+impl<'a> StoreContextMut<'a> {
+    /// A context for the state at `ptr`, the store's root pointer.
+    pub(crate) fn from_raw(ptr: NonNull<StoreInner>) -> StoreContextMut<'a> {
+        StoreContextMut { ptr, _borrow: PhantomData }
+    }
+
+    /// The store's root pointer, for a call into Wasm (which must not hold a reference meanwhile).
+    pub(crate) fn as_ptr(&self) -> *mut StoreInner {
+        self.ptr.as_ptr()
+    }
+
+    /// The state, exclusively, for the whole of `'a` (consumes the context).
+    pub(crate) fn inner(self) -> &'a mut StoreInner {
+        // SAFETY: the context stands for an exclusive borrow for `'a` of a live store; the state is
+        // reached only through contexts and callers derived from that borrow, one at a time, and
+        // none of them is used until the returned reference is dead (it borrows the context away).
+        unsafe { &mut *self.ptr.as_ptr() }
+    }
+
+    /// The state, exclusively, while the context is borrowed mutably.
+    pub(crate) fn inner_mut(&mut self) -> &mut StoreInner {
+        // SAFETY: as in `inner`, for the shorter borrow of `self`.
+        unsafe { &mut *self.ptr.as_ptr() }
+    }
+
+    /// The state, shared, while the context is borrowed.
+    pub(crate) fn inner_ref(&self) -> &StoreInner {
+        // SAFETY: as in `inner`; `&self` excludes exclusive uses of this context meanwhile.
+        unsafe { &*self.ptr.as_ptr() }
+    }
+
+    /// The store's unique id (for the C surface, which rebuilds handles from raw parts).
+    #[doc(hidden)]
+    pub fn id(&self) -> u64 {
+        self.inner_ref().id
+    }
+}
 
 /// Things that give shared access to a store: [`Store`], [`Caller`], and references to them.
 pub trait AsContext {
@@ -335,12 +463,12 @@ pub trait AsContextMut: AsContext {
 
 impl AsContext for Store {
     fn as_context(&self) -> StoreContext<'_> {
-        StoreContext(&self.inner)
+        StoreContext(self.state())
     }
 }
 impl AsContextMut for Store {
     fn as_context_mut(&mut self) -> StoreContextMut<'_> {
-        StoreContextMut(&mut self.inner)
+        StoreContextMut::from_raw(self.inner)
     }
 }
 impl AsContext for StoreContext<'_> {
@@ -350,22 +478,22 @@ impl AsContext for StoreContext<'_> {
 }
 impl AsContext for StoreContextMut<'_> {
     fn as_context(&self) -> StoreContext<'_> {
-        StoreContext(self.0)
+        StoreContext(self.inner_ref())
     }
 }
 impl AsContextMut for StoreContextMut<'_> {
     fn as_context_mut(&mut self) -> StoreContextMut<'_> {
-        StoreContextMut(self.0)
+        StoreContextMut::from_raw(self.ptr)
     }
 }
 impl AsContext for Caller<'_> {
     fn as_context(&self) -> StoreContext<'_> {
-        StoreContext(self.store)
+        StoreContext(self.store_ref())
     }
 }
 impl AsContextMut for Caller<'_> {
     fn as_context_mut(&mut self) -> StoreContextMut<'_> {
-        StoreContextMut(self.store)
+        StoreContextMut::from_raw(self.store)
     }
 }
 impl<T: AsContext + ?Sized> AsContext for &T {
@@ -386,26 +514,36 @@ impl<T: AsContextMut + ?Sized> AsContextMut for &mut T {
 
 impl<'a> From<&'a Store> for StoreContext<'a> {
     fn from(s: &'a Store) -> Self {
-        StoreContext(&s.inner)
+        StoreContext(s.state())
     }
 }
 impl<'a> From<&'a mut Store> for StoreContext<'a> {
     fn from(s: &'a mut Store) -> Self {
-        StoreContext(&s.inner)
+        StoreContext(s.state())
     }
 }
 impl<'a> From<&'a mut Store> for StoreContextMut<'a> {
     fn from(s: &'a mut Store) -> Self {
-        StoreContextMut(&mut s.inner)
+        StoreContextMut::from_raw(s.inner)
+    }
+}
+impl<'a, 'b> From<&'a StoreContextMut<'b>> for StoreContext<'a> {
+    fn from(c: &'a StoreContextMut<'b>) -> Self {
+        StoreContext(c.inner_ref())
+    }
+}
+impl<'a, 'b> From<&'a mut StoreContextMut<'b>> for StoreContextMut<'a> {
+    fn from(c: &'a mut StoreContextMut<'b>) -> Self {
+        StoreContextMut::from_raw(c.ptr)
     }
 }
 impl<'a, 'b> From<&'a Caller<'b>> for StoreContext<'a> {
     fn from(c: &'a Caller<'b>) -> Self {
-        StoreContext(c.store)
+        StoreContext(c.store_ref())
     }
 }
 impl<'a, 'b> From<&'a mut Caller<'b>> for StoreContextMut<'a> {
     fn from(c: &'a mut Caller<'b>) -> Self {
-        StoreContextMut(c.store)
+        StoreContextMut::from_raw(c.store)
     }
 }

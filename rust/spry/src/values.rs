@@ -16,7 +16,7 @@ pub struct ExternRef {
 impl ExternRef {
     /// Wraps `data` in a new reference owned by `store`.
     pub fn new(mut store: impl AsContextMut, data: impl Any + Send + Sync) -> ExternRef {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         store.externs.push(Box::new(data));
         ExternRef { store: store.id, index: store.externs.len() as u32 - 1 }
     }
