@@ -13,7 +13,9 @@
 //! `spec <label>: <passed>/<total> files passed, <n> assertions`, where `<total>` counts the files
 //! that ran (a skipped file is listed with the missing feature instead) and `<n>` the assertion
 //! directives (`assert_*`) that succeeded. The test fails unless every file that ran passed, and lists
-//! each failing file with its first failing directive.
+//! each failing file with its first failing directive; it also fails unless the pinned number of
+//! files ran with the pinned number of assertions (`EXPECTED_FILES`, `EXPECTED_ASSERTIONS`; with
+//! `SPRY_SPEC_FILTER`, unless at least one file ran), so that a suite that ran nothing cannot pass.
 //!
 //! Environment variables:
 //! - `SPRY_SPEC_FILTER=substring`: run only the files whose name contains `substring`;
