@@ -291,3 +291,118 @@ pub fn ignored_known_issue(err: &anyhow::Error) -> bool {
         None => false,
     }
 }
+
+/// wasm-smith's swarm configuration (from the input), with the features and limits forced to what
+/// Spry supports (WebAssembly 2.0 minus SIMD; see `fuzz/README.md`). Used by `smith` and `diff_smith`.
+pub fn smith_config(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<wasm_smith::Config> {
+    use arbitrary::Arbitrary;
+    let mut c = wasm_smith::Config::arbitrary(u)?;
+    // WebAssembly 2.0 minus SIMD.
+    c.simd_enabled = false;
+    c.relaxed_simd_enabled = false;
+    c.threads_enabled = false;
+    c.shared_everything_threads_enabled = false;
+    c.tail_call_enabled = false;
+    c.exceptions_enabled = false;
+    c.gc_enabled = false;
+    c.memory64_enabled = false;
+    c.custom_page_sizes_enabled = false;
+    c.extended_const_enabled = false;
+    c.wide_arithmetic_enabled = false;
+    c.compact_imports_enabled = false;
+    c.custom_descriptors_enabled = false;
+    c.acquire_release_atomics_enabled = false;
+    c.multibyte_array_access_enabled = false;
+    c.reference_types_enabled = true;
+    c.bulk_memory_enabled = true;
+    // Multi-value, sign extension and saturating conversions are 2.0 too: left to the swarm.
+    c.max_memories = c.max_memories.min(1); // no multi-memory
+    c.max_tables = c.max_tables.min(8);
+    // Small memories, always bounded, so that memory.grow + memory.fill cannot eat the machine.
+    c.max_memory32_bytes = c.max_memory32_bytes.min(16 * spry::WASM_PAGE_SIZE);
+    c.memory_max_size_required = true;
+    c.max_table_elements = c.max_table_elements.min(1000);
+    c.table_max_size_required = true;
+    // Keep compile time per input reasonable.
+    c.max_funcs = c.max_funcs.min(100);
+    c.max_instructions = c.max_instructions.min(1000);
+    c.max_types = c.max_types.min(100);
+    c.max_imports = c.max_imports.min(50);
+    c.max_exports = c.max_exports.min(100);
+    c.max_globals = c.max_globals.min(100);
+    c.max_data_segments = c.max_data_segments.min(100);
+    c.max_element_segments = c.max_element_segments.min(100);
+    c.max_elements = c.max_elements.min(100);
+    // Export everything so that every function gets called (coverage feedback does not see inside
+    // JIT code, so calls are the only way generated code gets run).
+    c.export_everything = true;
+    c.allow_start_export = true;
+    // Most swarm configurations otherwise yield modules without a single function.
+    if c.max_types > 0 && c.max_funcs > 0 {
+        c.min_types = 1;
+        c.min_funcs = 1;
+    }
+    Ok(c)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Differential testing against wasmtime (targets `diff_smith` and `diff_bulk`).
+
+/// The summary format and the Spry side of a differential run, shared with
+/// `tests/fuzz_regressions.rs` (which replays `regressions/*.wasm` against their `*.expected`).
+#[path = "../../tests/common/diff.rs"]
+pub mod diff;
+/// The wasmtime side of a differential run.
+pub mod reference;
+/// The `diff_bulk` module generator.
+pub mod template;
+
+/// A Spry engine for differential runs: like [`new_engine_with`] but not interruptible (no watchdog:
+/// both sides run to completion, bounded by wasm-smith's fuel or by construction) and with the same
+/// Wasm stack limit as the reference.
+pub fn new_diff_engine(knobs: EngineKnobs) -> Engine {
+    let mut config = Config::new();
+    config
+        .parallel_compilation(false)
+        .max_wasm_stack(reference::MAX_WASM_STACK)
+        .guard_pages(knobs.guard_pages)
+        .cranelift_optimize(knobs.optimize);
+    Engine::new(&config).expect("engine for the host")
+}
+
+/// Runs `wasm` on Spry and on wasmtime and panics when the summaries differ (see `diff.rs` for what
+/// is compared and what is inconclusive). `wasm` must be valid: a compile error on either side fails
+/// the input. With `SPRY_FUZZ_WRITE_EXPECTED=dir`, writes `dir/<hash>.wasm` and `dir/<hash>.expected`
+/// (the reference's summary) before comparing: that is how regression files are made.
+pub fn differential(wasm: &[u8], knobs: EngineKnobs) {
+    let reference_engine = reference_engine();
+    let expected = match reference::run_wasmtime(reference_engine, wasm) {
+        Ok(s) => s.render(),
+        Err(e) => panic!("wasmtime rejected a generated module: {e}"),
+    };
+    if let Some(dir) = std::env::var_os("SPRY_FUZZ_WRITE_EXPECTED") {
+        let hash = diff::module_seed(wasm);
+        let dir = std::path::Path::new(&dir);
+        std::fs::create_dir_all(dir).expect("SPRY_FUZZ_WRITE_EXPECTED dir");
+        std::fs::write(dir.join(format!("{hash:016x}.wasm")), wasm).expect("write .wasm");
+        std::fs::write(dir.join(format!("{hash:016x}.expected")), &expected).expect("write .expected");
+    }
+    let engine = new_diff_engine(knobs);
+    let actual = match diff::run_spry(&engine, wasm) {
+        Ok(s) => s.render(),
+        Err(e) => panic!("Spry failed to compile a valid module: {e}"),
+    };
+    if verbose() {
+        eprintln!("spry-fuzz: {knobs:?}\n--- wasmtime\n{expected}--- spry\n{actual}");
+    }
+    if let Err(msg) = diff::compare(&expected, &actual) {
+        panic!("Spry and wasmtime disagree ({knobs:?}): {msg}\n--- wasmtime\n{expected}--- spry\n{actual}");
+    }
+}
+
+/// One wasmtime engine for the process (its code memory and type registry are freed with each
+/// module; an engine per input would make every input pay for wasmtime's setup).
+fn reference_engine() -> &'static wasmtime::Engine {
+    static ENGINE: std::sync::OnceLock<wasmtime::Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(reference::new_engine)
+}
