@@ -51,8 +51,7 @@ mod diff;
 #[test]
 fn fuzz_regressions_differential() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions/diff");
-    let mut names: Vec<std::path::PathBuf> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     names.sort();
     let engines: Vec<(String, Engine)> = [(true, true), (false, true), (true, false), (false, false)]
         .into_iter()

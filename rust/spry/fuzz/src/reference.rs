@@ -5,7 +5,9 @@ use crate::diff::{
     arg_value, module_seed, val_externref, val_f32, val_f64, val_funcref, val_i32, val_i64, ArgVal, Elem, FuncIds,
     Summary, TrapKind,
 };
-use wasmtime::{Config, Engine, Extern, ExternType, Func, Global, Instance, Memory, Module, Ref, Store, Table, Trap, Val};
+use wasmtime::{
+    Config, Engine, Extern, ExternType, Func, Global, Instance, Memory, Module, Ref, Store, Table, Trap, Val,
+};
 
 /// Wasm stack limit of both sides (Spry's `max_wasm_stack` is set to the same in `new_diff_engine`).
 pub const MAX_WASM_STACK: usize = 512 * 1024;

@@ -17,9 +17,9 @@
 
 use arbitrary::{Result, Unstructured};
 use wasm_encoder::{
-    CodeSection, ConstExpr, DataCountSection, DataSection, ElementSection, Elements, ExportKind,
-    ExportSection, Function, FunctionSection, GlobalSection, GlobalType, HeapType, MemArg, MemArgTarget, MemorySection,
-    MemoryType, Module, RefType, TableSection, TableType, TypeSection, ValType,
+    CodeSection, ConstExpr, DataCountSection, DataSection, ElementSection, Elements, ExportKind, ExportSection,
+    Function, FunctionSection, GlobalSection, GlobalType, HeapType, MemArg, MemArgTarget, MemorySection, MemoryType,
+    Module, RefType, TableSection, TableType, TypeSection, ValType,
 };
 
 const PAGE: u64 = 65536;
@@ -103,14 +103,15 @@ fn op(u: &mut Unstructured<'_>, f: &mut Function, s: &Shape) -> Result<()> {
     let mut i = f.instructions();
     let mem = &s.mem_sizes;
     match u.int_in_range(0..=19u8)? {
-        0 | 1 | 2 => {
+        0..=2 => {
             let (d, n) = region(u, mem, s.allow_huge)?;
             i.i32_const(d as i32).i32_const(u.arbitrary::<u8>()? as i32).i32_const(n as i32).memory_fill(0);
             i.i32_const(0);
         }
         3 | 4 => {
             let (d, n) = region(u, mem, s.allow_huge)?;
-            let src = if u.arbitrary()? { boundary(u, mem)? } else { d.wrapping_add(*u.choose(&[1u32, 0xFFFF_FFFF, 3])?) };
+            let src =
+                if u.arbitrary()? { boundary(u, mem)? } else { d.wrapping_add(*u.choose(&[1u32, 0xFFFF_FFFF, 3])?) };
             i.i32_const(d as i32).i32_const(src as i32).i32_const(n as i32).memory_copy(0, 0);
             i.i32_const(0);
         }

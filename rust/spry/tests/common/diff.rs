@@ -191,14 +191,25 @@ pub fn arg_value(seed: u64, export: usize, param: usize, ty: spry::ValType) -> A
             ArgVal::I64(v as i64)
         }
         spry::ValType::F32 => {
-            const POOL: [f32; 10] = [0.0, -0.0, 1.0, -1.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 2147483648.0, 4294967296.0, 0.5];
+            const POOL: [f32; 10] =
+                [0.0, -0.0, 1.0, -1.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 2147483648.0, 4294967296.0, 0.5];
             let v = if pick % 4 == 0 { next() as u32 } else { POOL[(pick >> 8) as usize % POOL.len()].to_bits() };
             // Only canonical NaNs go in (wasm-smith canonicalizes the NaNs the module makes).
             ArgVal::F32(if f32::from_bits(v).is_nan() { 0x7fc0_0000 } else { v })
         }
         spry::ValType::F64 => {
-            const POOL: [f64; 10] =
-                [0.0, -0.0, 1.0, -1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 9223372036854775808.0, 4294967296.0, 0.5];
+            const POOL: [f64; 10] = [
+                0.0,
+                -0.0,
+                1.0,
+                -1.0,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NAN,
+                9223372036854775808.0,
+                4294967296.0,
+                0.5,
+            ];
             let v = if pick % 4 == 0 { next() } else { POOL[(pick >> 8) as usize % POOL.len()].to_bits() };
             ArgVal::F64(if f64::from_bits(v).is_nan() { 0x7ff8_0000_0000_0000 } else { v })
         }
@@ -269,7 +280,7 @@ fn mix(h: u64, v: u64) -> u64 {
 /// empty data, an error): then every page is read.
 fn resident_pages(data: &[u8]) -> Option<Vec<u8>> {
     const PAGE: usize = 4096;
-    if data.is_empty() || data.as_ptr() as usize % PAGE != 0 {
+    if data.is_empty() || !(data.as_ptr() as usize).is_multiple_of(PAGE) {
         return None;
     }
     let pages = data.len().div_ceil(PAGE);
