@@ -10,6 +10,24 @@ type Config struct {
 	// around linear memories (slower code, smaller address-space reservations).
 	DisableGuardPages bool
 
+	// MemoryReservation is the address space reserved for each linear memory, in bytes: a
+	// multiple of 64 KiB, at most 4 GiB; 0 means the default, 4 GiB. Reserving costs no memory,
+	// but a process has only so much address space (128 TiB on x86-64 Linux): with the defaults
+	// about 21,000 memories can be live at once. A memory never moves, so it grows in place up to
+	// its reservation: past it, memory.grow returns -1 (Memory.Grow fails), and a memory whose
+	// minimum size exceeds it cannot be created. With Pooling, it is also each memory slot's size.
+	//
+	// Compiled code leaves out a memory access's bounds check only when MemoryReservation plus
+	// MemoryGuardSize covers every address the access can compute (4 GiB plus its static offset
+	// and size). Below 4 GiB in total, every access is checked explicitly (slower code) and no
+	// guard region is reserved. Ignored with DisableGuardPages.
+	MemoryReservation uint64
+
+	// MemoryGuardSize is the size of the inaccessible region reserved after each memory's
+	// reservation, in bytes (rounded up to the host page size, at most 1 TiB); 0 means the
+	// default, 2 GiB. See MemoryReservation. Ignored with DisableGuardPages.
+	MemoryGuardSize uint64
+
 	// DisableParallelCompilation compiles a module's functions on the calling thread only.
 	DisableParallelCompilation bool
 
@@ -37,7 +55,8 @@ type Config struct {
 
 // PoolingConfig holds the limits of the pooling instance allocator (see Config.Pooling). Start
 // from DefaultPoolingConfig. Each memory slot reserves address space (not memory) for the largest
-// memory: 4 GiB plus the guard region with guard pages, or MaxMemoryPages × 64 KiB without.
+// memory: Config.MemoryReservation (4 GiB by default) plus the guard region with guard pages, or
+// MaxMemoryPages × 64 KiB without.
 type PoolingConfig struct {
 	// TotalInstances is how many instances may be live at once.
 	TotalInstances uint32

@@ -48,6 +48,12 @@ func NewEngine(cfg *Config) (*Engine, error) {
 	if c.DisableGuardPages {
 		C.spry_config_guard_pages(cc, false)
 	}
+	if c.MemoryReservation != 0 {
+		C.spry_config_memory_reservation(cc, C.uint64_t(c.MemoryReservation))
+	}
+	if c.MemoryGuardSize != 0 {
+		C.spry_config_memory_guard_size(cc, C.uint64_t(c.MemoryGuardSize))
+	}
 	if c.DisableParallelCompilation {
 		C.spry_config_parallel_compilation(cc, false)
 	}

@@ -288,37 +288,51 @@ func (s *Store) callChecked(ctx context.Context, f C.spry_func_t, args, results 
 }
 
 // instantiateLinked instantiates m in s with the imports of l.
-func (s *Store) instantiateLinked(ctx context.Context, l *C.spry_linker_t, m *C.spry_module_t) (C.spry_instance_t, error) {
-	var c callState
-	if err := s.begin(ctx, &c); err != nil {
-		return C.spry_instance_t{}, err
-	}
-	out := C.go_linker_instantiate(C.uintptr_t(s.handle), l, s.native.ptr, m)
-	return out.inst, s.end(&c, out.err, out.trap)
+// Like the other instantiations, it retries once after a collection if resources ran out (see
+// retryAfterGC).
+func (s *Store) instantiateLinked(ctx context.Context, l *C.spry_linker_t, m *C.spry_module_t) (inst C.spry_instance_t, err error) {
+	err = retryAfterGC(func() error {
+		var c callState
+		if err := s.begin(ctx, &c); err != nil {
+			return err
+		}
+		out := C.go_linker_instantiate(C.uintptr_t(s.handle), l, s.native.ptr, m)
+		inst = out.inst
+		return s.end(&c, out.err, out.trap)
+	})
+	return inst, err
 }
 
 // instantiatePre instantiates the module of p in s with p's resolved imports.
-func (s *Store) instantiatePre(ctx context.Context, p *C.spry_instance_pre_t) (C.spry_instance_t, error) {
-	var c callState
-	if err := s.begin(ctx, &c); err != nil {
-		return C.spry_instance_t{}, err
-	}
-	out := C.go_instance_pre_instantiate(C.uintptr_t(s.handle), p, s.native.ptr)
-	return out.inst, s.end(&c, out.err, out.trap)
+func (s *Store) instantiatePre(ctx context.Context, p *C.spry_instance_pre_t) (inst C.spry_instance_t, err error) {
+	err = retryAfterGC(func() error {
+		var c callState
+		if err := s.begin(ctx, &c); err != nil {
+			return err
+		}
+		out := C.go_instance_pre_instantiate(C.uintptr_t(s.handle), p, s.native.ptr)
+		inst = out.inst
+		return s.end(&c, out.err, out.trap)
+	})
+	return inst, err
 }
 
 // instantiate instantiates m in s with the given imports, in the module's import order.
-func (s *Store) instantiate(ctx context.Context, m *C.spry_module_t, imports []C.spry_extern_t) (C.spry_instance_t, error) {
-	var c callState
-	if err := s.begin(ctx, &c); err != nil {
-		return C.spry_instance_t{}, err
-	}
-	var p *C.spry_extern_t
-	if len(imports) > 0 {
-		p = &imports[0]
-	}
-	out := C.go_instance_new(C.uintptr_t(s.handle), s.native.ptr, m, p, C.size_t(len(imports)))
-	return out.inst, s.end(&c, out.err, out.trap)
+func (s *Store) instantiate(ctx context.Context, m *C.spry_module_t, imports []C.spry_extern_t) (inst C.spry_instance_t, err error) {
+	err = retryAfterGC(func() error {
+		var c callState
+		if err := s.begin(ctx, &c); err != nil {
+			return err
+		}
+		var p *C.spry_extern_t
+		if len(imports) > 0 {
+			p = &imports[0]
+		}
+		out := C.go_instance_new(C.uintptr_t(s.handle), s.native.ptr, m, p, C.size_t(len(imports)))
+		inst = out.inst
+		return s.end(&c, out.err, out.trap)
+	})
+	return inst, err
 }
 
 // discard deletes an unwanted outcome.

@@ -24,4 +24,29 @@ var (
 	// have the type an operation needs: a wrong argument type, an export of another kind, a typed
 	// helper whose signature differs from the function's.
 	ErrType = errors.New("spry: type mismatch")
+
+	// ErrResourceExhausted is matched (errors.Is) by the error of an operation that ran out of a
+	// resource that other stores hold: address space for a linear memory's reservation (see
+	// Config.MemoryReservation), or the slots of the pooling allocator (then ErrPoolExhausted
+	// matches too). Instantiation, NewMemory and NewTable run a garbage collection, so that the
+	// cleanups of unreachable stores release what they hold, and retry once before returning it.
+	ErrResourceExhausted = errors.New("spry: resource exhausted")
+
+	// ErrPoolExhausted is matched (errors.Is) by the error of an instantiation (or NewMemory,
+	// NewTable) that found every instance, memory or table slot of the pooling allocator in use
+	// (see Config.Pooling). It clears as soon as stores are closed.
+	ErrPoolExhausted = errors.New("spry: pool exhausted")
 )
+
+// exhaustedError is the error of an operation that ran out of a resource: its message is the
+// engine's, and errors.Is matches ErrResourceExhausted and, for a pool, ErrPoolExhausted.
+type exhaustedError struct {
+	msg  string
+	pool bool
+}
+
+func (e *exhaustedError) Error() string { return e.msg }
+
+func (e *exhaustedError) Is(target error) bool {
+	return target == ErrResourceExhausted || (e.pool && target == ErrPoolExhausted)
+}

@@ -16,7 +16,6 @@ static void go_cgo_floor(void) {}
 import "C"
 
 import (
-	"errors"
 	"unsafe"
 )
 
@@ -36,8 +35,9 @@ func takeError(e *C.spry_error_t) error {
 	var n C.size_t
 	p := C.spry_error_message(e, &n)
 	msg := goString(p, n)
+	kind := C.spry_error_kind(e)
 	C.spry_error_delete(e)
-	return errors.New("spry: " + msg)
+	return errorOfKind(kind, "spry: "+msg)
 }
 
 // goString copies a (pointer, length) string from C.

@@ -162,6 +162,9 @@ typedef struct spry_pooling_config spry_pooling_config_t;
 // Shorthand for `struct spry_engine`.
 typedef struct spry_engine spry_engine_t;
 
+// What kind of failure an error is (see `spry_error_kind`): one of the `SPRY_ERROR_*` constants.
+typedef uint8_t spry_error_kind_t;
+
 // Shorthand for `struct spry_store`.
 typedef struct spry_store spry_store_t;
 
@@ -391,6 +394,19 @@ struct spry_frame {
 // Shorthand for `struct spry_frame`.
 typedef struct spry_frame spry_frame_t;
 
+// Any error not of a kind below.
+#define SPRY_ERROR_OTHER 0
+
+// The kernel refused to reserve address space for a linear memory: too many memories are live in
+// the process (each reserves `spry_config_memory_reservation` plus `spry_config_memory_guard_size`
+// bytes). It clears when memories are released (stores deleted): a caller whose stores are freed
+// by a garbage collector can collect and retry.
+#define SPRY_ERROR_RESOURCE_EXHAUSTED 1
+
+// Every instance, memory or table slot of the pooling allocator is in use. It clears when stores
+// are deleted.
+#define SPRY_ERROR_POOL_EXHAUSTED 2
+
 // A 32-bit integer.
 #define SPRY_I32 0
 
@@ -468,6 +484,29 @@ void spry_config_max_wasm_stack(spry_config_t *config, size_t bytes);
 //
 // `config` is NULL or a live configuration.
 void spry_config_guard_pages(spry_config_t *config, bool enable);
+
+// Sets the address space reserved for each linear memory, in bytes (default 4 GiB; a multiple of
+// 64 KiB, at most 4 GiB, else `spry_engine_new` fails). Reserving costs no memory, but a process
+// has only so much address space (128 TiB on x86-64 Linux): with the defaults, about 21,000
+// memories can be live at once. A memory never moves, so it grows in place up to its reservation:
+// past it, `memory.grow` returns -1, and a memory whose minimum exceeds it cannot be created.
+// Accesses are compiled without bounds checks only where the reservation plus the guard region
+// covers every index (4 GiB plus the access's offset and size); below 4 GiB in total, every access
+// is checked and no guard region is reserved. Ignored without guard pages. NULL `config` is ignored.
+//
+// # Safety
+//
+// `config` is NULL or a live configuration.
+void spry_config_memory_reservation(spry_config_t *config, uint64_t bytes);
+
+// Sets the size of the inaccessible guard region reserved after each linear memory's reservation,
+// in bytes (default 2 GiB; rounded up to the host page size, at most 1 TiB). See
+// `spry_config_memory_reservation`. Ignored without guard pages. NULL `config` is ignored.
+//
+// # Safety
+//
+// `config` is NULL or a live configuration.
+void spry_config_memory_guard_size(spry_config_t *config, uint64_t bytes);
 
 // Sets whether a module's functions compile in parallel on all cores (default true). NULL `config`
 // is ignored.
@@ -564,6 +603,15 @@ void spry_engine_delete(spry_engine_t *engine);
 //
 // `error` is NULL or a live error; `out_len` is NULL or valid for a write.
 const char *spry_error_message(const spry_error_t *error, size_t *out_len);
+
+// The kind of `error`: `SPRY_ERROR_RESOURCE_EXHAUSTED` or `SPRY_ERROR_POOL_EXHAUSTED` for a
+// resource that ran out (the operation may succeed once other stores are deleted), else
+// `SPRY_ERROR_OTHER` (also for NULL).
+//
+// # Safety
+//
+// `error` is NULL or a live error.
+spry_error_kind_t spry_error_kind(const spry_error_t *error);
 
 // Releases `error`. NULL is ignored.
 //

@@ -81,6 +81,45 @@ pub unsafe extern "C" fn spry_config_guard_pages(config: *mut spry_config_t, ena
     }
 }
 
+/// Sets the address space reserved for each linear memory, in bytes (default 4 GiB; a multiple of
+/// 64 KiB, at most 4 GiB, else `spry_engine_new` fails). Reserving costs no memory, but a process
+/// has only so much address space (128 TiB on x86-64 Linux): with the defaults, about 21,000
+/// memories can be live at once. A memory never moves, so it grows in place up to its reservation:
+/// past it, `memory.grow` returns -1, and a memory whose minimum exceeds it cannot be created.
+/// Accesses are compiled without bounds checks only where the reservation plus the guard region
+/// covers every index (4 GiB plus the access's offset and size); below 4 GiB in total, every access
+/// is checked and no guard region is reserved. Ignored without guard pages. NULL `config` is ignored.
+///
+/// # Safety
+///
+/// `config` is NULL or a live configuration.
+#[no_mangle]
+pub unsafe extern "C" fn spry_config_memory_reservation(config: *mut spry_config_t, bytes: u64) {
+    // SAFETY: per the contract.
+    unsafe {
+        update(config, |c| {
+            c.memory_reservation(bytes);
+        })
+    }
+}
+
+/// Sets the size of the inaccessible guard region reserved after each linear memory's reservation,
+/// in bytes (default 2 GiB; rounded up to the host page size, at most 1 TiB). See
+/// `spry_config_memory_reservation`. Ignored without guard pages. NULL `config` is ignored.
+///
+/// # Safety
+///
+/// `config` is NULL or a live configuration.
+#[no_mangle]
+pub unsafe extern "C" fn spry_config_memory_guard_size(config: *mut spry_config_t, bytes: u64) {
+    // SAFETY: per the contract.
+    unsafe {
+        update(config, |c| {
+            c.memory_guard_size(bytes);
+        })
+    }
+}
+
 /// Sets whether a module's functions compile in parallel on all cores (default true). NULL `config`
 /// is ignored.
 ///

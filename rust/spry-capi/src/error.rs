@@ -11,15 +11,35 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// failed). Made by Spry, owned by the caller, released with `spry_error_delete`.
 pub struct spry_error {
     message: String,
+    kind: spry_error_kind_t,
 }
 
 /// Shorthand for `struct spry_error`.
 pub type spry_error_t = spry_error;
 
+/// What kind of failure an error is (see `spry_error_kind`): one of the `SPRY_ERROR_*` constants.
+pub type spry_error_kind_t = u8;
+
+/// Any error not of a kind below.
+pub const SPRY_ERROR_OTHER: spry_error_kind_t = 0;
+/// The kernel refused to reserve address space for a linear memory: too many memories are live in
+/// the process (each reserves `spry_config_memory_reservation` plus `spry_config_memory_guard_size`
+/// bytes). It clears when memories are released (stores deleted): a caller whose stores are freed
+/// by a garbage collector can collect and retry.
+pub const SPRY_ERROR_RESOURCE_EXHAUSTED: spry_error_kind_t = 1;
+/// Every instance, memory or table slot of the pooling allocator is in use. It clears when stores
+/// are deleted.
+pub const SPRY_ERROR_POOL_EXHAUSTED: spry_error_kind_t = 2;
+
 impl spry_error {
     /// A new error for `err` (its whole chain of causes), for the caller to own.
     pub(crate) fn boxed(err: &anyhow::Error) -> *mut spry_error_t {
-        Box::into_raw(Box::new(spry_error { message: format!("{err:#}") }))
+        let kind = match err.downcast_ref::<spry::ResourceExhausted>() {
+            Some(r) if r.is_pool() => SPRY_ERROR_POOL_EXHAUSTED,
+            Some(_) => SPRY_ERROR_RESOURCE_EXHAUSTED,
+            None => SPRY_ERROR_OTHER,
+        };
+        Box::into_raw(Box::new(spry_error { message: format!("{err:#}"), kind }))
     }
 }
 
@@ -78,6 +98,19 @@ pub unsafe extern "C" fn spry_error_message(error: *const spry_error_t, out_len:
     })
 }
 
+/// The kind of `error`: `SPRY_ERROR_RESOURCE_EXHAUSTED` or `SPRY_ERROR_POOL_EXHAUSTED` for a
+/// resource that ran out (the operation may succeed once other stores are deleted), else
+/// `SPRY_ERROR_OTHER` (also for NULL).
+///
+/// # Safety
+///
+/// `error` is NULL or a live error.
+#[no_mangle]
+pub unsafe extern "C" fn spry_error_kind(error: *const spry_error_t) -> spry_error_kind_t {
+    // SAFETY: per the contract, `error` is NULL or live.
+    guard_or(SPRY_ERROR_OTHER, || Ok(unsafe { error.as_ref() }.map_or(SPRY_ERROR_OTHER, |e| e.kind)))
+}
+
 /// Releases `error`. NULL is ignored.
 ///
 /// # Safety
@@ -109,5 +142,33 @@ mod tests {
         assert_eq!(guard_or(3, || panic!("boom")), 3);
         assert_eq!(guard_or(3, || anyhow::bail!("no")), 3);
         assert_eq!(guard_or(3, || Ok(4)), 4);
+    }
+
+    #[test]
+    fn kinds() {
+        let kind = |e: anyhow::Error| {
+            let err = spry_error::boxed(&e);
+            // SAFETY: `err` was just made; it is read, then released once.
+            let k = unsafe { spry_error_kind(err) };
+            // SAFETY: as above.
+            unsafe { spry_error_delete(err) };
+            k
+        };
+        assert_eq!(kind(anyhow::anyhow!("no")), SPRY_ERROR_OTHER);
+        // SAFETY: NULL is allowed.
+        assert_eq!(unsafe { spry_error_kind(std::ptr::null()) }, SPRY_ERROR_OTHER);
+        // Real exhaustion, with context on top: a one-slot pool, and a refused reservation.
+        let pool = spry::PoolingConfig { total_memories: 1, ..Default::default() };
+        let engine = spry::Engine::new(
+            spry::Config::new().allocation_strategy(spry::InstanceAllocationStrategy::Pooling(pool)),
+        )
+        .unwrap();
+        let mut store = spry::Store::new(&engine);
+        let ty = spry::MemoryType { minimum: 1, maximum: None };
+        spry::Memory::new(&mut store, ty).unwrap();
+        let e = spry::Memory::new(&mut store, ty).unwrap_err().context("outer");
+        assert_eq!(kind(e), SPRY_ERROR_POOL_EXHAUSTED);
+        // SPRY_ERROR_RESOURCE_EXHAUSTED needs fault injection, which is process-wide: it is checked
+        // in a test binary of its own (tests/error_kind.rs).
     }
 }
