@@ -126,7 +126,9 @@ fn on_demand_memory() {
 fn memory_images() {
     let engine = Engine::default();
     // No memfd: compiling the module fails, clearly.
-    with_fault(Site::MemfdCreate, 1, || expect_err(module(&engine, IMAGE), "failed to create a memfd for a memory image"));
+    with_fault(Site::MemfdCreate, 1, || {
+        expect_err(module(&engine, IMAGE), "failed to create a memfd for a memory image")
+    });
     let image = module(&engine, IMAGE).unwrap();
     works(&engine, &image, true);
     // The image cannot be mapped over a new memory: instantiation fails.
@@ -205,7 +207,8 @@ fn config_one_slot() -> PoolingConfig {
 
 /// Instance and table slots whose `madvise` fails are zeroed by writing instead.
 fn pool_reset_without_madvise() {
-    let config = PoolingConfig { total_instances: 1, total_tables: 1, keep_resident_bytes: 0, ..PoolingConfig::default() };
+    let config =
+        PoolingConfig { total_instances: 1, total_tables: 1, keep_resident_bytes: 0, ..PoolingConfig::default() };
     let engine = pooling(config);
     let wat = r#"(module (table (export "t") 70000 funcref) (func $f (export "f"))
         (global (export "g") (mut i32) (i32.const 7))
@@ -239,8 +242,16 @@ fn pool_reset_without_madvise() {
 fn pool_exhaustion() {
     let cases = [
         (PoolingConfig { total_instances: 1, ..PoolingConfig::default() }, "(module)", ResourceKind::InstancePool),
-        (PoolingConfig { total_memories: 1, ..PoolingConfig::default() }, "(module (memory 1))", ResourceKind::MemoryPool),
-        (PoolingConfig { total_tables: 1, ..PoolingConfig::default() }, "(module (table 1 funcref))", ResourceKind::TablePool),
+        (
+            PoolingConfig { total_memories: 1, ..PoolingConfig::default() },
+            "(module (memory 1))",
+            ResourceKind::MemoryPool,
+        ),
+        (
+            PoolingConfig { total_tables: 1, ..PoolingConfig::default() },
+            "(module (table 1 funcref))",
+            ResourceKind::TablePool,
+        ),
     ];
     for (config, wat, kind) in cases {
         let engine = pooling(config);
