@@ -209,3 +209,42 @@ pub fn link(info: &ModuleInfo, functions: Vec<CompiledFunction>) -> Result<Compi
     traps.sort_by_key(|t| t.0);
     Ok(CompiledCode { code, functions: ranges, traps, absolute })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Tunables;
+
+    fn tunables(guard_pages: bool, memory_reservation: u64, guard_size: u64) -> Tunables {
+        Tunables {
+            guard_pages,
+            memory_reservation,
+            guard_size,
+            interruptible: true,
+            memory_images: true,
+            frontend_config: cranelift_native::builder()
+                .unwrap()
+                .finish(cranelift_codegen::settings::Flags::new(cranelift_codegen::settings::builder()))
+                .unwrap()
+                .frontend_config(),
+        }
+    }
+
+    /// A bounds check is left out only when the largest index plus the access's end stays inside the
+    /// reservation plus the guard.
+    #[test]
+    fn bounds_check_elision_follows_the_reservation() {
+        let g = 1u64 << 30;
+        let default = tunables(true, 4 << 30, 2 * g);
+        assert!(default.elide_bounds_check(8));
+        assert!(default.elide_bounds_check(2 * g));
+        assert!(!default.elide_bounds_check(2 * g + 1));
+        assert!(!default.elide_bounds_check(u64::MAX));
+        // Smaller reservations: the guard must make up the difference.
+        assert!(tunables(true, 3 << 30, 2 * g).elide_bounds_check(g));
+        assert!(!tunables(true, 3 << 30, 2 * g).elide_bounds_check(g + 1));
+        assert!(!tunables(true, 64 << 20, 0).elide_bounds_check(1));
+        assert!(!tunables(true, 4 << 30, 0).elide_bounds_check(1));
+        // No guard pages: always checked.
+        assert!(!tunables(false, 4 << 30, 2 * g).elide_bounds_check(1));
+    }
+}

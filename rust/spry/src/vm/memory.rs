@@ -60,10 +60,11 @@ impl LinearMemory {
                     tunables.memory_reservation
                 );
             }
-            // Both at most 2^40 (checked by the engine): no overflow.
-            usize::try_from(tunables.memory_reservation + tunables.guard_size)?
+            let bytes = tunables.memory_reservation.checked_add(tunables.guard_size);
+            usize::try_from(bytes.context("memory reservation too large")?)?
         } else {
-            usize::try_from(maximum * WASM_PAGE_SIZE)?
+            // At most 2^16 pages of 2^16 bytes: no overflow.
+            usize::try_from(maximum.checked_mul(WASM_PAGE_SIZE).context("memory too large")?)?
         }
         .max(rustix::param::page_size());
         // SAFETY: a fresh private mapping with no access aliases nothing.

@@ -193,8 +193,8 @@ unsafe fn decommit_with(ranges: &[(*mut u8, usize)], batched: bool) -> Vec<usize
         if len == 0 {
             continue;
         }
-        // SAFETY: per the contract.
         if fault::check(Site::Madvise)
+            // SAFETY: per the contract.
             .and_then(|()| unsafe { mm::madvise(base.cast(), len, mm::Advice::LinuxDontNeed) })
             .is_err()
         {
