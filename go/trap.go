@@ -24,6 +24,7 @@ const (
 	TrapInterrupt              TrapCode = 10 // interrupted (a cancelled context or passed deadline)
 	TrapNullReference          TrapCode = 11 // a null reference was dereferenced
 	TrapHostError              TrapCode = 12 // a host function returned an error (or panicked)
+	TrapInternal               TrapCode = 13 // a runtime invariant was violated serving Wasm code (a bug in Spry, caught)
 )
 
 // Sentinel errors, one per trap code, for errors.Is: errors.Is(err, spry.ErrUnreachable) holds when
@@ -41,6 +42,7 @@ var (
 	ErrInterrupted            = errors.New("spry: interrupted")
 	ErrNullReference          = errors.New("spry: null reference")
 	ErrHostError              = errors.New("spry: host function error")
+	ErrInternal               = errors.New("spry: internal runtime error")
 )
 
 var trapSentinels = [...]error{
@@ -56,6 +58,7 @@ var trapSentinels = [...]error{
 	TrapInterrupt:              ErrInterrupted,
 	TrapNullReference:          ErrNullReference,
 	TrapHostError:              ErrHostError,
+	TrapInternal:               ErrInternal,
 }
 
 // Err returns the sentinel error of the code (ErrUnreachable for TrapUnreachable...), or nil for an

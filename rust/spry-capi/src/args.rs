@@ -1,5 +1,9 @@
 //! Reading what C passes in, checked rather than trusted: objects that may be NULL, `(pointer, length)`
 //! slices where NULL with length 0 is empty, UTF-8 strings; and writing out-parameters.
+//!
+//! Lengths come from the caller as any `size_t`: one that no slice can have (more than `isize::MAX`
+//! bytes) is an error, never a slice made from it.
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use anyhow::{anyhow, bail, Result};
 use std::ffi::c_char;
@@ -37,6 +41,7 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, what: &str) -> Resu
         }
         return Ok(&[]);
     }
+    check_len::<T>(len, what)?;
     // SAFETY: per the contract.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
@@ -53,8 +58,19 @@ pub(crate) unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize, what: &str) -> Re
         }
         return Ok(&mut []);
     }
+    check_len::<T>(len, what)?;
     // SAFETY: per the contract.
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// Fails if `len` items of `T` would take more than `isize::MAX` bytes, which no object can (a length
+/// like `SIZE_MAX` from a confused caller): `from_raw_parts` must never see such a length.
+fn check_len<T>(len: usize, what: &str) -> Result<()> {
+    let fits = len.checked_mul(std::mem::size_of::<T>()).is_some_and(|bytes| isize::try_from(bytes).is_ok());
+    if !fits {
+        bail!("{what} has an impossible length {len}");
+    }
+    Ok(())
 }
 
 /// The UTF-8 string of `len` bytes at `ptr` (as for [`slice`]), or an error naming `what` if it is
@@ -123,5 +139,28 @@ pub(crate) unsafe fn release<T: ?Sized>(ptr: *mut T) {
             drop(unsafe { Box::from_raw(ptr) });
             Ok(())
         });
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impossible_lengths_are_errors() {
+        let items = [1u64, 2, 3];
+        // SAFETY: the slice's pointer and a length it holds; the others fail before any slice is made.
+        unsafe {
+            assert_eq!(slice(items.as_ptr(), 3, "items").unwrap(), &items);
+            for len in [usize::MAX, usize::MAX / 8 + 1, isize::MAX as usize / 8 + 1] {
+                let err = slice(items.as_ptr(), len, "items").unwrap_err().to_string();
+                assert!(err.contains("impossible length"), "{err}");
+                assert!(slice_mut(items.as_ptr().cast_mut(), len, "items").is_err());
+            }
+            assert!(string(c"abc".as_ptr(), usize::MAX, "name").is_err());
+            assert!(slice::<u8>(std::ptr::null(), usize::MAX, "null").is_err());
+            assert_eq!(slice::<u8>(std::ptr::null(), 0, "null").unwrap(), &[] as &[u8]);
+        }
     }
 }

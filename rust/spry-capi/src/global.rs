@@ -1,4 +1,8 @@
 //! [`spry_global_t`]: global variables of a store.
+//!
+//! Sizes, deltas and indices from the caller (any `u64`/`u32`) are checked by the engine, which
+//! returns an error, never wraps; this file does no arithmetic on them (the lints below keep it so).
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use crate::args;
 use crate::error::{guard, spry_error_t};

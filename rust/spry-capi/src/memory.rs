@@ -1,5 +1,9 @@
 //! [`spry_memory_t`]: linear memories of a store. Their bytes never move: a pointer from
 //! `spry_memory_data` stays valid across growth (but its length does not follow).
+//!
+//! Sizes, deltas and indices from the caller (any `u64`/`u32`) are checked by the engine, which
+//! returns an error, never wraps; this file does no arithmetic on them (the lints below keep it so).
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use crate::args;
 use crate::error::{guard, guard_or, spry_error_t};

@@ -33,6 +33,9 @@ pub const SPRY_TRAP_INTERRUPT: u8 = 10;
 pub const SPRY_TRAP_NULL_REFERENCE: u8 = 11;
 /// A host function returned a trap (made with `spry_trap_new`); the message is the host's.
 pub const SPRY_TRAP_HOST_ERROR: u8 = 12;
+/// An invariant of the runtime was violated while it served Wasm code (a bug in Spry, caught and
+/// reported as a trap instead of aborting the process); the instance may be left half updated.
+pub const SPRY_TRAP_INTERNAL: u8 = 13;
 
 /// A trap: Wasm execution stopped abnormally. Made by Spry (owned by the caller, who releases it with
 /// `spry_trap_delete`) or by the host with `spry_trap_new` (to return from a host callback, which
@@ -121,7 +124,7 @@ pub unsafe extern "C" fn spry_trap_new(message: *const c_char, len: size_t) -> *
     spry_trap::boxed(Trap::host(anyhow::Error::msg(text)))
 }
 
-/// The trap's code: one of the `SPRY_TRAP_*` constants (1 to 12). 0 if `trap` is NULL.
+/// The trap's code: one of the `SPRY_TRAP_*` constants (1 to 13). 0 if `trap` is NULL.
 ///
 /// # Safety
 ///
@@ -230,6 +233,7 @@ mod tests {
             (SPRY_TRAP_INTERRUPT, TrapCode::Interrupt),
             (SPRY_TRAP_NULL_REFERENCE, TrapCode::NullReference),
             (SPRY_TRAP_HOST_ERROR, TrapCode::HostError),
+            (SPRY_TRAP_INTERNAL, TrapCode::Internal),
         ];
         assert_eq!(constants.len(), TrapCode::ALL.len());
         for (c, code) in constants {

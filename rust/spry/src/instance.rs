@@ -335,6 +335,31 @@ impl Memory {
         }
     }
 
+    /// Copies `buf.len()` bytes at `offset` into `buf`: an error (and nothing read) if the range is
+    /// not within the memory's current size (any `offset`, up to `usize::MAX`, is checked, never
+    /// wrapped) or `store` is not the memory's store.
+    pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
+        let store = store.as_context().0;
+        let m = self.get(store).ok_or_else(|| anyhow!("memory is not a memory of this store"))?;
+        let end = offset.checked_add(buf.len());
+        let src = end.and_then(|end| m.data().get(offset..end));
+        buf.copy_from_slice(src.ok_or_else(|| anyhow!("out of bounds memory access"))?);
+        Ok(())
+    }
+
+    /// Copies `buf` to the memory at `offset`: an error (and nothing written) if the range is not
+    /// within the memory's current size or `store` is not the memory's store.
+    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
+        let store = store.as_context_mut().0;
+        let m = self.vm(store)?;
+        // SAFETY: memories live as long as their store, borrowed mutably here.
+        let data = unsafe { (*m).data_mut() };
+        let end = offset.checked_add(buf.len());
+        let dst = end.and_then(|end| data.get_mut(offset..end));
+        dst.ok_or_else(|| anyhow!("out of bounds memory access"))?.copy_from_slice(buf);
+        Ok(())
+    }
+
     /// Test and diagnostic hook, not a stable API: the id of the copy-on-write memory image mapped
     /// over this memory (see [`crate::Module::memory_image_id`]), `None` when its pages are plain
     /// anonymous memory (or `store` is not the memory's store).

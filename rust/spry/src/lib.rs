@@ -54,6 +54,8 @@ pub use types::{ExportType, ExternType, FuncType, GlobalType, ImportType, Memory
 pub use values::{ExternRef, Val};
 #[doc(hidden)]
 pub use vm::fault;
+#[doc(hidden)]
+pub use vm::libcalls::panic_in_next_builtin;
 pub use vm::pooling::{InstanceAllocationStrategy, PoolingConfig};
 
 /// The Wasm page size, in bytes.

@@ -34,11 +34,15 @@ pub enum TrapCode {
     NullReference,
     /// A host function returned an error; the error is carried in the trap.
     HostError,
+    /// An invariant of the runtime was violated while it served Wasm code (a panic in a builtin such
+    /// as `memory.fill` or `table.grow`): a bug in Spry, reported as a trap instead of aborting the
+    /// process. The instance's state is whatever the operation left (it may be half done).
+    Internal,
 }
 
 impl TrapCode {
     /// All trap codes, in declaration order.
-    pub const ALL: [TrapCode; 12] = [
+    pub const ALL: [TrapCode; 13] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -51,6 +55,7 @@ impl TrapCode {
         TrapCode::Interrupt,
         TrapCode::NullReference,
         TrapCode::HostError,
+        TrapCode::Internal,
     ];
 
     /// The code as a small integer (stable across versions: the C surface exposes it).
@@ -78,6 +83,7 @@ impl TrapCode {
             TrapCode::Interrupt => "interrupted",
             TrapCode::NullReference => "null reference",
             TrapCode::HostError => "host function error",
+            TrapCode::Internal => "internal runtime error",
         }
     }
 
@@ -220,5 +226,9 @@ mod tests {
             assert_eq!(TrapCode::from_u8(code.as_u8()), Some(code));
         }
         assert_eq!(TrapCode::from_u8(0), None);
+        // The numbers are part of the C surface: existing codes keep theirs.
+        assert_eq!(TrapCode::HostError.as_u8(), 12);
+        assert_eq!(TrapCode::Internal.as_u8(), 13);
+        assert_eq!(TrapCode::from_u8(14), None);
     }
 }

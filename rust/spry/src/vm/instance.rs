@@ -1,5 +1,12 @@
 //! Instances: the runtime state of an instantiated module, allocated as one block with its VMContext
 //! at the end, and the initialization that follows the spec's instantiation steps.
+//!
+//! `memory.init`, `table.init` and the segment drops run here on behalf of Wasm code (through the
+//! builtins) with guest-controlled offsets and lengths: ranges are computed with checked arithmetic
+//! and reached through `get` (the lints below enforce both). Indices that validation guarantees (a
+//! memory, table, segment or function of the module) are looked up with `get` too, and a missing one
+//! is a broken invariant: it panics, which a builtin turns into an internal trap.
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use super::builtins::{VMBuiltins, BUILTINS};
 use super::memory::LinearMemory;
@@ -75,8 +82,8 @@ pub fn instance_header_size() -> usize {
 }
 
 fn layout_for(module: &Module) -> Layout {
-    let size = std::mem::offset_of!(Instance, vmctx) + module.info().offsets.size() as usize;
-    Layout::from_size_align(size, std::mem::align_of::<Instance>()).expect("instance layout")
+    let size = std::mem::offset_of!(Instance, vmctx).checked_add(module.info().offsets.size() as usize);
+    Layout::from_size_align(size.expect("instance layout"), std::mem::align_of::<Instance>()).expect("instance layout")
 }
 
 impl InstanceHandle {
@@ -112,13 +119,17 @@ impl InstanceHandle {
         // The memory image, if any, replaces the active data segments: map it now.
         let image_memory = module.memory_image().map(|(m, _)| m);
         if let Some((m, image)) = module.memory_image() {
-            let memory = &mut memories[(m - info.num_imported_memories) as usize];
+            let defined = m.checked_sub(info.num_imported_memories).and_then(|d| memories.get_mut(d as usize));
+            let Some(memory) = defined else {
+                give_back(memories, tables);
+                anyhow::bail!("the memory image's memory {m} is not a defined memory");
+            };
             if let Err(e) = allocator.map_memory_image(memory, image) {
                 give_back(memories, tables);
                 return Err(e);
             }
         }
-        for ty in &info.tables[info.num_imported_tables as usize..] {
+        for ty in info.tables.get(info.num_imported_tables as usize..).unwrap_or_default() {
             match allocator.allocate_table(ty) {
                 Ok(t) => tables.push(t),
                 Err(e) => {
@@ -244,28 +255,29 @@ impl Instance {
             self.vmctx_field::<*const VMBuiltins>(vmoffsets::VMCTX_BUILTINS).write(&BUILTINS);
             self.vmctx_field::<*mut VMStoreContext>(vmoffsets::VMCTX_STORE_CTX).write(store_ctx);
             self.vmctx_field::<*const u32>(vmoffsets::VMCTX_TYPE_IDS).write(module.type_ids().as_ptr());
-            for (i, &f) in imports.funcs.iter().enumerate() {
+            for (i, &f) in (0u32..).zip(imports.funcs) {
                 let import = VMFunctionImport { wasm_call: (*f).wasm_call, vmctx: (*f).vmctx, func_ref: f };
-                self.vmctx_field::<VMFunctionImport>(o.imported_function(i as u32)).write(import);
+                self.vmctx_field::<VMFunctionImport>(o.imported_function(i)).write(import);
             }
-            for (i, t) in imports.tables.iter().enumerate() {
+            for (i, t) in (0u32..).zip(imports.tables) {
                 let def = (**t).vmdef_ptr();
-                self.vmctx_field::<*mut VMTableDefinition>(o.imported_table(i as u32)).write(def);
+                self.vmctx_field::<*mut VMTableDefinition>(o.imported_table(i)).write(def);
             }
-            for (i, m) in imports.memories.iter().enumerate() {
+            for (i, m) in (0u32..).zip(imports.memories) {
                 let def = (**m).vmdef_ptr();
-                self.vmctx_field::<*mut VMMemoryDefinition>(o.imported_memory(i as u32)).write(def);
+                self.vmctx_field::<*mut VMMemoryDefinition>(o.imported_memory(i)).write(def);
             }
-            for (i, g) in imports.globals.iter().enumerate() {
-                self.vmctx_field::<*mut VMGlobalDefinition>(o.imported_global(i as u32)).write(*g);
+            for (i, g) in (0u32..).zip(imports.globals) {
+                self.vmctx_field::<*mut VMGlobalDefinition>(o.imported_global(i)).write(*g);
             }
-            for i in 0..self.memories.len() {
-                let def = self.vmctx_field::<VMMemoryDefinition>(o.defined_memory(i as u32));
-                self.memories[i].set_vmdef(def);
+            let vmctx = self.vmctx();
+            for (i, memory) in (0u32..).zip(self.memories.iter_mut()) {
+                let def = vmctx.byte_add(o.defined_memory(i) as usize).cast::<VMMemoryDefinition>();
+                memory.set_vmdef(def);
             }
-            for i in 0..self.tables.len() {
-                let def = self.vmctx_field::<VMTableDefinition>(o.defined_table(i as u32));
-                self.tables[i].set_vmdef(def);
+            for (i, table) in (0u32..).zip(self.tables.iter_mut()) {
+                let def = vmctx.byte_add(o.defined_table(i) as usize).cast::<VMTableDefinition>();
+                table.set_vmdef(def);
             }
             // Function references are made on first use (`func_ref`), tables' elements too (their
             // template): none is written here.
@@ -277,9 +289,9 @@ impl Instance {
                     }
                 }
             }
-            for (i, g) in info.globals.iter().enumerate().skip(info.num_imported_globals as usize) {
+            for (i, g) in (0u32..).zip(&info.globals).skip(info.num_imported_globals as usize) {
                 let value = self.eval_const(g.init.as_ref().expect("defined globals have an initializer"));
-                (*self.global_ptr(i as u32)).set_u64(value);
+                (*self.global_ptr(i)).set_u64(value);
             }
         }
     }
@@ -308,7 +320,7 @@ impl Instance {
                 // SAFETY: imports were written at instantiation.
                 unsafe { (*import).func_ref }
             }
-            Some(d) => match info.escape_index[d as usize] {
+            Some(d) => match info.escape_index.get(d as usize).copied().expect("defined function index") {
                 u32::MAX => std::ptr::null(),
                 e => {
                     let ptr = self.vmctx_field::<VMFuncRef>(info.offsets.func_ref(e));
@@ -316,15 +328,16 @@ impl Instance {
                     // a reference that was made has a non-null code pointer.
                     unsafe {
                         if (*ptr).wasm_call.is_null() {
-                            let ty = info.functions[func as usize] as usize;
+                            let ty = info.functions.get(func as usize).copied().expect("function index") as usize;
+                            let code = self.module.function_range(d as usize).0 as usize;
                             ptr.write(VMFuncRef {
-                                wasm_call: (self.module.code_base() + self.module.function_range(d as usize).0 as usize)
-                                    as *const u8,
+                                wasm_call: (self.module.code_base() as *const u8).wrapping_add(code),
                                 vmctx: self.vmctx(),
-                                type_index: self.module.type_ids()[ty],
+                                type_index: self.module.type_ids().get(ty).copied().expect("type index"),
                                 array_call: self.module.entry_trampoline(ty),
                             });
-                            self.func_refs_made.set(self.func_refs_made.get().max(e + 1));
+                            // `e` < the number of escaping functions, itself a u32 count: no overflow.
+                            self.func_refs_made.set(self.func_refs_made.get().max(e.saturating_add(1)));
                         }
                     }
                     ptr
@@ -337,50 +350,61 @@ impl Instance {
     /// but the function references never made.
     fn used_bytes(&self) -> usize {
         let o = &self.module.info().offsets;
-        instance_header_size() + o.func_refs_end(self.func_refs_made.get()) as usize
+        // Both small (the block was allocated with their sum): no overflow.
+        instance_header_size().saturating_add(o.func_refs_end(self.func_refs_made.get()) as usize)
     }
 
     /// Memory `index` (imported or defined).
+    ///
+    /// # Panics
+    /// If the module has no memory `index` (validation guarantees it for compiled code).
     pub fn memory(&self, index: u32) -> *mut LinearMemory {
-        let n = self.imported_memories.len() as u32;
-        if index < n {
-            self.imported_memories[index as usize]
-        } else {
-            (&*self.memories[(index - n) as usize] as *const LinearMemory).cast_mut()
-        }
+        let index = index as usize;
+        let found = match index.checked_sub(self.imported_memories.len()) {
+            None => self.imported_memories.get(index).copied(),
+            Some(d) => self.memories.get(d).map(|m| (&**m as *const LinearMemory).cast_mut()),
+        };
+        found.expect("memory index out of range")
     }
 
     /// Table `index` (imported or defined).
+    ///
+    /// # Panics
+    /// If the module has no table `index` (validation guarantees it for compiled code).
     pub fn table(&self, index: u32) -> *mut Table {
-        let n = self.imported_tables.len() as u32;
-        if index < n {
-            self.imported_tables[index as usize]
-        } else {
-            (&*self.tables[(index - n) as usize] as *const Table).cast_mut()
-        }
+        let index = index as usize;
+        let found = match index.checked_sub(self.imported_tables.len()) {
+            None => self.imported_tables.get(index).copied(),
+            Some(d) => self.tables.get(d).map(|t| (&**t as *const Table).cast_mut()),
+        };
+        found.expect("table index out of range")
     }
 
     /// Global `index`'s storage (imported or defined).
     pub fn global_ptr(&self, index: u32) -> *mut VMGlobalDefinition {
         let info = self.module.info();
-        if index < info.num_imported_globals {
-            let p = self.vmctx_field::<*mut VMGlobalDefinition>(info.offsets.imported_global(index));
-            // SAFETY: imports were written at instantiation.
-            unsafe { *p }
-        } else {
-            self.vmctx_field(info.offsets.defined_global(index - info.num_imported_globals))
+        match index.checked_sub(info.num_imported_globals) {
+            None => {
+                let p = self.vmctx_field::<*mut VMGlobalDefinition>(info.offsets.imported_global(index));
+                // SAFETY: imports were written at instantiation.
+                unsafe { *p }
+            }
+            Some(defined) => self.vmctx_field(info.offsets.defined_global(defined)),
         }
     }
 
     /// The bytes of data segment `index`, empty once dropped (active segments are dropped by
     /// instantiation).
+    ///
+    /// # Panics
+    /// If the module has no data segment `index` (validation guarantees it for compiled code).
     pub fn data_segment(&self, index: u32) -> &[u8] {
         let info = self.module.info();
-        let seg = &info.data[index as usize];
+        let seg = info.data.get(index as usize).expect("data segment index out of range");
         if !matches!(seg.mode, DataMode::Passive) || self.dropped_data.get(index as usize) == Some(&true) {
             return &[];
         }
-        &info.data_bytes[seg.bytes.clone()]
+        info.data_bytes.get(seg.bytes.clone()).expect("data segment within the module's data")
     }
 
     /// Drops data segment `index`.
@@ -393,7 +417,7 @@ impl Instance {
     /// The items of element segment `index`, empty once dropped (active and declared segments are
     /// dropped by instantiation).
     fn element_items(&self, index: u32) -> &[ConstExpr] {
-        let seg = &self.module.info().elements[index as usize];
+        let seg = self.module.info().elements.get(index as usize).expect("element segment index out of range");
         if !matches!(seg.mode, ElementMode::Passive) || self.dropped_elements.get(index as usize) == Some(&true) {
             return &[];
         }
@@ -409,14 +433,15 @@ impl Instance {
 
     /// `table.init`: copies `len` elements of segment `elem` from `src` to table `table` at `dst`.
     pub fn table_init(&mut self, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapCode> {
+        // The segment's items, while it is not dropped (then none): a clone of the module keeps them
+        // alive while the table, which belongs to `self`, is written.
         let module = self.module.clone();
-        let items = module.info().elements[elem as usize].items.as_ref();
-        let available = self.element_items(elem).len();
+        let available = self.element_items(elem);
         let (src, len) = (src as usize, len as usize);
-        if src.checked_add(len).is_none_or(|e| e > available) {
-            return Err(TrapCode::TableOutOfBounds);
-        }
-        self.write_elements(table, dst, &items[src..src + len])
+        let end = src.checked_add(len).filter(|&e| e <= available.len()).ok_or(TrapCode::TableOutOfBounds)?;
+        let items = module.info().elements.get(elem as usize).map(|e| e.items.as_ref()).unwrap_or_default();
+        let items = items.get(src..end).ok_or(TrapCode::TableOutOfBounds)?;
+        self.write_elements(table, dst, items)
     }
 
     /// Writes `items` into table `table` at `dst` (all or nothing).
@@ -426,23 +451,24 @@ impl Instance {
         if (dst as usize).checked_add(items.len()).is_none_or(|e| e > table.size() as usize) {
             return Err(TrapCode::TableOutOfBounds);
         }
-        for (i, item) in items.iter().enumerate() {
-            table.set(dst + i as u32, self.eval_const(item) as usize);
+        // `dst + items.len()` is within the table (a u32 size): the indices below never overflow.
+        for (index, item) in (dst..).zip(items) {
+            table.set(index, slot_ref(self.eval_const(item)));
         }
         Ok(())
     }
 
     /// `memory.init`: copies `len` bytes of data segment `data` from `src` to memory `mem` at `dst`.
     pub fn memory_init(&mut self, mem: u32, data: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapCode> {
+        // As in `table_init`: the clone keeps the segment's bytes alive while memory is written.
         let module = self.module.clone();
-        let info = module.info();
-        let bytes = &info.data_bytes[info.data[data as usize].bytes.clone()];
         let available = self.data_segment(data).len();
         let (src, len) = (src as usize, len as usize);
-        if src.checked_add(len).is_none_or(|e| e > available) {
-            return Err(TrapCode::MemoryOutOfBounds);
-        }
-        self.write_bytes(mem, dst, &bytes[src..src + len])
+        let end = src.checked_add(len).filter(|&e| e <= available).ok_or(TrapCode::MemoryOutOfBounds)?;
+        let info = module.info();
+        let bytes = info.data.get(data as usize).and_then(|d| info.data_bytes.get(d.bytes.clone())).unwrap_or_default();
+        let bytes = bytes.get(src..end).ok_or(TrapCode::MemoryOutOfBounds)?;
+        self.write_bytes(mem, dst, bytes)
     }
 
     /// Writes `bytes` into memory `mem` at `dst` (all or nothing).
@@ -450,10 +476,8 @@ impl Instance {
         // SAFETY: memory pointers are valid while the instance lives; no other reference is live.
         let memory = unsafe { &mut *self.memory(mem) };
         let dst = dst as usize;
-        if dst.checked_add(bytes.len()).is_none_or(|e| e > memory.byte_size()) {
-            return Err(TrapCode::MemoryOutOfBounds);
-        }
-        memory.data_mut()[dst..dst + bytes.len()].copy_from_slice(bytes);
+        let end = dst.checked_add(bytes.len()).ok_or(TrapCode::MemoryOutOfBounds)?;
+        memory.data_mut().get_mut(dst..end).ok_or(TrapCode::MemoryOutOfBounds)?.copy_from_slice(bytes);
         Ok(())
     }
 
@@ -469,7 +493,7 @@ impl Instance {
         if module.table_templates().is_none() {
             for seg in info.elements.iter() {
                 let ElementMode::Active { table, offset } = &seg.mode else { continue };
-                let dst = self.eval_const(offset) as u32;
+                let dst = slot_u32(self.eval_const(offset));
                 if let Err(trap) = self.write_elements(*table, dst, &seg.items) {
                     // The data segments were never written: functions already stored in an
                     // imported table must see the memory without the image.
@@ -488,12 +512,26 @@ impl Instance {
         }
         for seg in info.data.iter() {
             if let DataMode::Active { memory, offset } = &seg.mode {
-                let dst = self.eval_const(offset) as u32;
-                self.write_bytes(*memory, dst, &info.data_bytes[seg.bytes.clone()])?;
+                let dst = slot_u32(self.eval_const(offset));
+                let bytes = info.data_bytes.get(seg.bytes.clone()).expect("data segment within the module's data");
+                self.write_bytes(*memory, dst, bytes)?;
             }
         }
         Ok(())
     }
+}
+
+/// The `i32` of a raw slot: its low 32 bits (an `i32` slot holds nothing above them).
+#[allow(clippy::cast_possible_truncation)]
+fn slot_u32(raw: u64) -> u32 {
+    raw as u32
+}
+
+/// The reference of a raw slot as a table element: a pointer-sized value, and Spry targets only
+/// 64-bit x86 (`vm/signals.rs` refuses others), so nothing is lost.
+#[allow(clippy::cast_possible_truncation)]
+fn slot_ref(raw: u64) -> usize {
+    raw as usize
 }
 
 use super::vmoffsets;

@@ -15,6 +15,10 @@
 //! Every write to a table goes through this type (compiled `table.set` too, through a builtin), which
 //! keeps the range of elements written since the table was made: a pool slot is reset by zeroing that
 //! range alone.
+//!
+//! Indices, lengths and deltas come from the guest: ranges are computed with checked arithmetic and
+//! elements reached through `get`, never by indexing (the lints below enforce both).
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use super::vmcontext::{VMContext, VMTableDefinition};
 use crate::types::{TableType, ValType};
@@ -144,7 +148,9 @@ impl Table {
 
     /// Current number of elements.
     pub fn size(&self) -> u32 {
-        self.raw().len() as u32
+        // At most MAX_TABLE_ELEMENTS (checked by `new` and `grow`; a pool slot's capacity is bounded
+        // by the pool's table size, a u32): the saturation never happens.
+        u32::try_from(self.raw().len()).unwrap_or(u32::MAX)
     }
 
     /// Element `index` (a `VMFuncRef` pointer or null, or an externref), initializing it first if it
@@ -158,7 +164,7 @@ impl Table {
             return Some(raw & !FUNCREF_INIT_BIT);
         }
         let value = self.initial(index);
-        self.write(index as usize..index as usize + 1).fill(value | FUNCREF_INIT_BIT);
+        self.write(one(index)).fill(value | FUNCREF_INIT_BIT);
         Some(value)
     }
 
@@ -167,18 +173,17 @@ impl Table {
         let Some(lazy) = self.lazy else { return 0 };
         // SAFETY: per `set_template`'s contract, the template and the owner are alive.
         let func = unsafe { (&*lazy.template).get(index as usize).copied().unwrap_or(0) };
-        if func == 0 {
-            return 0;
-        }
-        // SAFETY: as above; the owner is an instance whose function `func - 1` is in its template,
-        // so it escapes and has a reference.
-        unsafe { super::instance::Instance::from_vmctx(lazy.owner).func_ref(func - 1) as usize }
+        // 0 is null; otherwise the function index plus one.
+        let Some(func) = func.checked_sub(1) else { return 0 };
+        // SAFETY: as above; the owner is an instance whose function `func` is in its template, so it
+        // escapes and has a reference.
+        unsafe { super::instance::Instance::from_vmctx(lazy.owner).func_ref(func) as usize }
     }
 
     /// Sets element `index` to `value` (as [`Table::get`] returns). `false` if out of bounds.
     pub fn set(&mut self, index: u32, value: usize) -> bool {
         let raw = encode(self.ty.element, value);
-        match self.write(index as usize..index as usize + 1).first_mut() {
+        match self.write(one(index)).first_mut() {
             Some(e) => {
                 *e = raw;
                 true
@@ -203,31 +208,31 @@ impl Table {
     pub unsafe fn copy(dst: &mut Table, src: Option<*mut Table>, dst_index: u32, src_index: u32, len: u32) -> bool {
         // SAFETY: per the contract, `src` is another live table.
         let src_size = src.map_or(dst.size(), |s| unsafe { (*s).size() });
-        if dst_index.checked_add(len).is_none_or(|e| e > dst.size())
-            || src_index.checked_add(len).is_none_or(|e| e > src_size)
-        {
-            return false;
-        }
+        let Some(dst_end) = dst_index.checked_add(len).filter(|&e| e <= dst.size()) else { return false };
+        let Some(src_end) = src_index.checked_add(len).filter(|&e| e <= src_size) else { return false };
         // Make every source element, so that the raw copy below carries values, not "not yet made"
         // (which means another thing in another table or at another index).
-        for i in src_index..src_index + len {
+        for i in src_index..src_end {
             match src {
                 // SAFETY: as above.
                 Some(s) => unsafe { (*s).get(i) },
                 None => dst.get(i),
             };
         }
-        let (d, s) = (dst_index as usize, src_index as usize);
-        let len = len as usize;
+        let s = src_index as usize;
         let from: *const usize = match src {
-            // SAFETY: as above.
+            // SAFETY: as above; `s <= src_size`, so the pointer is in (or one past) the elements.
             Some(s_table) => unsafe { (*s_table).raw().as_ptr().add(s) },
             None => dst.raw().as_ptr().wrapping_add(s),
         };
-        let to = dst.write(d..d + len).as_mut_ptr();
+        let to = dst.write(dst_index as usize..dst_end as usize);
+        // `write` clamps to the table: both ranges were checked, so nothing was clamped (a broken
+        // invariant panics here, which a builtin reports as an internal trap, rather than copy).
+        assert_eq!(to.len(), len as usize, "table.copy destination clamped");
+        let to = to.as_mut_ptr();
         // SAFETY: both ranges are in bounds (checked above); `copy` allows overlap within one table.
         // Both tables hold the same element type (validation), so encoded values carry over.
-        unsafe { std::ptr::copy(from, to, len) };
+        unsafe { std::ptr::copy(from, to, len as usize) };
         true
     }
 
@@ -285,8 +290,16 @@ impl Table {
                 self.dirty.start.min(range.start)..self.dirty.end.max(range.end)
             };
         }
-        &mut self.raw_mut()[range]
+        // The range was clamped to the elements: `get_mut` always succeeds.
+        self.raw_mut().get_mut(range).unwrap_or_default()
     }
+}
+
+/// The range of element `index` alone (an index below 2^32 plus one fits a 64-bit `usize`; an index
+/// out of bounds gives a range that [`Table::write`] clamps to nothing).
+fn one(index: u32) -> Range<usize> {
+    let i = index as usize;
+    i..i.saturating_add(1)
 }
 
 /// The stored form of `value` in a table of `element`s.
@@ -306,6 +319,7 @@ impl Table {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 
