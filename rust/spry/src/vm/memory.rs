@@ -4,6 +4,11 @@
 //! guard region, so compiled code needs no bounds checks for most accesses when it covers 4 GiB; a
 //! memory grows in place within it and never past it. Without guard pages, it is the memory's maximum
 //! size and code checks every access.
+//!
+//! Sizes and deltas come from the guest (`memory.grow`) or the embedder (any `u64`): byte counts are
+//! computed with checked arithmetic, and a memory never exceeds 65,536 pages (the lints below
+//! enforce the arithmetic).
+#![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use super::fault::{self, Site};
 use super::memory_image::MemoryImage;
@@ -157,12 +162,15 @@ impl LinearMemory {
     /// far (the maximum, or the host refused the pages).
     pub fn grow(&mut self, delta: u64) -> Result<Option<u64>> {
         let old = self.pages;
-        let Some(new) = old.checked_add(delta).filter(|n| *n <= self.maximum) else {
+        // `delta` comes from the guest (a u32) or the embedder (any u64): checked, and never past
+        // 65,536 pages whatever `maximum` says, so the byte counts below are at most 2^32.
+        let Some(new) = old.checked_add(delta).filter(|n| *n <= self.maximum && *n <= MAX_PAGES) else {
             return Ok(None);
         };
         if delta > 0 {
-            let start = (old * WASM_PAGE_SIZE) as usize;
-            let len = (delta * WASM_PAGE_SIZE) as usize;
+            let (Some(start), Some(len)) = (pages_to_bytes(old), pages_to_bytes(delta)) else {
+                return Ok(None);
+            };
             // SAFETY: the range lies inside our reservation (new <= maximum fits it).
             let r = fault::check(Site::MemoryProtect).and_then(|()| unsafe {
                 mm::mprotect(self.base.add(start).cast(), len, MprotectFlags::READ | MprotectFlags::WRITE)
@@ -183,7 +191,9 @@ impl LinearMemory {
 
     /// Current size in bytes.
     pub fn byte_size(&self) -> usize {
-        (self.pages * WASM_PAGE_SIZE) as usize
+        // `pages` never exceeds MAX_PAGES (`grow` and the constructors keep it there): the size is at
+        // most 2^32, and a broken invariant gives 0 (every access out of bounds), never a wrap.
+        pages_to_bytes(self.pages).unwrap_or(0)
     }
 
     /// Start of the memory.
@@ -266,6 +276,11 @@ impl Drop for LinearMemory {
             let _ = mm::munmap(self.base.cast(), self.reservation);
         }
     }
+}
+
+/// `pages` Wasm pages in bytes, if that fits a `usize`.
+fn pages_to_bytes(pages: u64) -> Option<usize> {
+    usize::try_from(pages.checked_mul(WASM_PAGE_SIZE)?).ok()
 }
 
 impl LinearMemory {
