@@ -63,6 +63,10 @@
 // A host function returned a trap (made with `spry_trap_new`); the message is the host's.
 #define SPRY_TRAP_HOST_ERROR 12
 
+// An invariant of the runtime was violated while it served Wasm code (a bug in Spry, caught and
+// reported as a trap instead of aborting the process); the instance may be left half updated.
+#define SPRY_TRAP_INTERNAL 13
+
 // The context of a host function call: the calling instance and its store. Passed to a host
 // callback, valid only until the callback returns; owned by Spry.
 struct spry_caller;
@@ -1332,7 +1336,7 @@ spry_error_t *spry_table_type(const spry_store_t *store, spry_table_t table, spr
 // `message` is NULL or points to `len` readable bytes.
 spry_trap_t *spry_trap_new(const char *message, size_t len);
 
-// The trap's code: one of the `SPRY_TRAP_*` constants (1 to 12). 0 if `trap` is NULL.
+// The trap's code: one of the `SPRY_TRAP_*` constants (1 to 13). 0 if `trap` is NULL.
 //
 // # Safety
 //
