@@ -3,6 +3,7 @@
 //! where it tests misuse (NULL, forged or foreign handles), which must give errors, never crashes.
 
 mod calls;
+mod extremes;
 mod handles;
 mod helpers;
 mod instance_pre;
