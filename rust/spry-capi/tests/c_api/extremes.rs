@@ -55,7 +55,8 @@ fn memory_accessors_at_the_extremes() {
 
         // Host memories of extreme sizes.
         let mut host = spry_memory { store_id: 0, index: 0 };
-        for (min, has_max, max) in [(u64::MAX, false, 0), (65537, false, 0), (1 << 32, true, u64::MAX), (u64::MAX, true, u64::MAX)]
+        for (min, has_max, max) in
+            [(u64::MAX, false, 0), (65537, false, 0), (1 << 32, true, u64::MAX), (u64::MAX, true, u64::MAX)]
         {
             let msg = take_message(spry_memory_new(store, min, has_max, max, &mut host));
             assert!(msg.contains("65536"), "min {min}: {msg}");
