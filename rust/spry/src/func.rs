@@ -177,7 +177,7 @@ unsafe extern "C" fn host_call_shim(
 ///
 /// It holds the store's raw pointer, not a reference: the host function may call into the store
 /// again (`Func::call(&mut caller, ...)`), and the levels of such a nested call each borrow the
-/// store only while they use it (see [`crate::store`]).
+/// store only while they use it (see `docs/store-ownership.md`).
 pub struct Caller<'a> {
     pub(crate) store: NonNull<StoreInner>,
     caller: *mut VMContext,

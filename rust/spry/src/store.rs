@@ -396,12 +396,16 @@ impl Drop for StoreInner {
 pub struct StoreContext<'a>(pub(crate) &'a StoreInner);
 
 /// An exclusive view of a store. It holds a raw pointer to the store's state, not a `&mut`, so that
-/// a context kept across a call stays valid while the call's host functions use the store (see the
-/// module docs); its lifetime is that of the exclusive borrow it was made from.
+/// a context kept across a call stays valid while the call's host functions use the store (see
+/// `docs/store-ownership.md`); its lifetime is that of the exclusive borrow it was made from.
 pub struct StoreContextMut<'a> {
     ptr: NonNull<StoreInner>,
     _borrow: PhantomData<&'a mut StoreInner>,
 }
+
+// SAFETY: a context stands for an exclusive borrow of the store's state, which is `Send` (as
+// `&mut StoreInner` is); it is not `Sync`.
+unsafe impl Send for StoreContextMut<'_> {}
 
 impl<'a> StoreContext<'a> {
     /// The store's unique id (for the C surface, which rebuilds handles from raw parts).
