@@ -5,15 +5,23 @@ package spry
 /*
 #include "spry.h"
 
+extern void go_abandon(void);                 // enter.go
+extern int go_thread_in_store(uintptr_t store); // enter.go
+
 typedef struct go_export {
 	spry_extern_t ext;
 	bool ok;
+	bool foreign; // not called on the thread of the host function's call
 } go_export;
 
 // spry_caller_export_get with its result by value: no Go address crosses, so nothing escapes to
 // the heap (a host function that looks its caller's memory up on every call allocates nothing).
-static go_export go_caller_export(spry_caller_t* c, const char* name, size_t len) {
+static go_export go_caller_export(uintptr_t store, spry_caller_t* c, const char* name, size_t len) {
 	go_export out = {0};
+	if (!go_thread_in_store(store)) {
+		out.foreign = 1;
+		return out;
+	}
 	out.ok = spry_caller_export_get(c, name, len, &out.ext);
 	return out;
 }
@@ -70,8 +78,11 @@ func (c *Caller) Export(name string) (Extern, error) {
 		return nil, errCallerDone
 	}
 	p, n := cString(name)
-	out := C.go_caller_export(c.ptr, p, n)
+	out := C.go_caller_export(C.uintptr_t(c.store.handle), c.ptr, p, n)
 	runtime.KeepAlive(name)
+	if out.foreign {
+		return nil, fmt.Errorf("%w: Caller used by a goroutine other than its host function's", ErrConcurrentStoreUse)
+	}
 	if !out.ok {
 		return nil, fmt.Errorf("%w: %q (in the caller)", ErrNotFound, name)
 	}
@@ -112,18 +123,19 @@ func (s *Store) runHost(hf *hostFunc, cp *C.spry_caller_t, slots []uint64) (trap
 	return trap
 }
 
-// errGoexit is the panic raised when a host function calls runtime.Goexit.
-const errGoexit = "spry: runtime.Goexit (t.Fatal, t.FailNow, t.Skip...) called in a host function: " +
-	"it cannot unwind the Wasm and C frames above it; return an error instead (t.Error, then return)"
-
 // finishHost is runHost's deferred half.
 func (s *Store) finishHost(c *Caller, trap **C.spry_trap_t, returned *bool) {
 	s.popCaller(c)
 	r := recover()
 	if r == nil && !*returned {
-		// runtime.Goexit: it cannot be stopped, and the C and Rust frames above must not be
-		// skipped; fail loudly here rather than corrupt the thread's state.
-		panic(errGoexit)
+		// runtime.Goexit (t.Fatal, t.FailNow, t.SkipNow in a test): it cannot be stopped, and Go's
+		// runtime discards the C, Rust and Wasm frames between this callback and the Go call that
+		// entered Wasm without running them. Forget them, in the engine and in this thread's
+		// activation chain, while this goroutine still runs on their thread; the Go call further
+		// up releases the store as Goexit unwinds it (see Store.unwound). The store stays usable,
+		// as after a trap.
+		C.go_abandon()
+		return
 	}
 	if r != nil {
 		s.hostErr = nil

@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -338,28 +335,5 @@ func TestCloseFromHostFunction(t *testing.T) {
 	}
 	if closeErr == nil {
 		t.Error("Close from a host function of the store succeeded")
-	}
-}
-
-func TestGoexitInHostFunctionFailsLoudly(t *testing.T) {
-	if os.Getenv("SPRY_TEST_GOEXIT") == "1" {
-		f := newFixture(t)
-		defineHostModuleImports(t, f.linker, func(x int32) int32 {
-			runtime.Goexit() // what t.Fatal does
-			return x
-		})
-		inst := f.instantiate(t, hostModule())
-		fn(t, inst, "callF").Call(ctxb, 1)
-		return
-	}
-	// The panic kills the process: run the scenario in a child.
-	cmd := exec.Command(os.Args[0], "-test.run=^TestGoexitInHostFunctionFailsLoudly$")
-	cmd.Env = append(os.Environ(), "SPRY_TEST_GOEXIT=1")
-	out, err := cmd.CombinedOutput()
-	if err == nil {
-		t.Fatalf("the child succeeded:\n%s", out)
-	}
-	if !strings.Contains(string(out), "runtime.Goexit (t.Fatal, t.FailNow") {
-		t.Errorf("the child's output does not explain the failure:\n%s", out)
 	}
 }

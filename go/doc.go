@@ -32,8 +32,9 @@
 // shapes are called without reflection and without allocation; [Linker.DefineRawFunc] is the
 // fastest form for every shape. A host function that returns an error stops the Wasm code with a
 // [Trap] that wraps that error; a host function that panics unwinds the Wasm frames, and the
-// outermost Go call into the store panics again with the original value. A host function must not
-// call runtime.Goexit (t.Fatal in a test): see [Linker.DefineFunc].
+// outermost Go call into the store panics again with the original value. A host function that calls
+// runtime.Goexit (t.Fatal in a test) ends its goroutine; the store stays usable: see
+// [Linker.DefineFunc].
 //
 // # Contexts
 //

@@ -36,11 +36,20 @@ static spry_trap_t* go_host_trampoline(size_t env, spry_caller_t* caller, uint64
 static spry_host_callback_t go_host_callback(void) { return go_host_trampoline; }
 static spry_finalizer_t go_host_finalizer(void) { return goSpryHostFinalize; }
 
-static int go_thread_in_store(uintptr_t store) {
+// Whether this thread is inside a call into the store registered under store (a host function of
+// the store runs on it).
+int go_thread_in_store(uintptr_t store) {
 	for (go_act* a = go_acts; a; a = a->prev) {
 		if (a->store == store) return 1;
 	}
 	return 0;
+}
+
+// A host callback on this thread will not return (runtime.Goexit): forget the innermost activation,
+// Go's and the engine's, whose C frames Go's runtime is about to discard (see finishHost).
+void go_abandon(void) {
+	if (go_acts) go_acts = go_acts->prev;
+	spry_thread_abandon_call();
 }
 
 typedef struct go_call_out {
@@ -126,6 +135,7 @@ var (
 // callState is what a call into Wasm restores when it returns.
 type callState struct {
 	outer bool            // the outermost call into the store: it owns the store's busy state
+	done  bool            // end ran: the call came back through C (see unwound)
 	ctx   context.Context // the call's context (nil for none)
 	prev  context.Context // the store's context before the call (a nested call restores it)
 	arm   *interruptArm   // set when ctx can be cancelled
@@ -140,6 +150,9 @@ func (s *Store) begin(ctx context.Context, c *callState) error {
 	if s.state.CompareAndSwap(stateIdle, stateBusy) {
 		c.outer = true
 		s.native.active = s
+		if s.native.requested.Load() {
+			s.withdrawStaleInterrupt()
+		}
 	} else {
 		switch s.state.Load() {
 		case stateClosed:
@@ -183,6 +196,7 @@ func (s *Store) release(c *callState) {
 // returning the trap that unwound the Wasm frames to the innermost Go call into the store: this
 // one. So what the store holds here belongs to this call.
 func (s *Store) end(c *callState, errp *C.spry_error_t, trapp *C.spry_trap_t) error {
+	c.done = true
 	s.ctx = c.prev
 	if errp == nil && trapp == nil { // success: no host function failed
 		if c.arm != nil {
@@ -222,6 +236,55 @@ func (s *Store) end(c *callState, errp *C.spry_error_t, trapp *C.spry_trap_t) er
 	return err
 }
 
+// unwound, deferred by every call into Wasm, finishes a call that did not come back through C: a
+// host function it ran called runtime.Goexit, which unwinds the goroutine past the C frames (the
+// host callback forgot them in the engine first, see finishHost). It restores what end would have,
+// so that the store is usable again, as after a trap. A call that ended normally costs one check.
+func (s *Store) unwound(c *callState) {
+	if c.done {
+		return
+	}
+	c.done = true
+	s.ctx = c.prev
+	s.panicking, s.panicValue, s.hostErr = false, nil, nil
+	if c.arm != nil {
+		s.disarm(c)
+	}
+	s.release(c)
+}
+
+// use claims s for an operation that is not a call into Wasm (reading or growing a memory, making a
+// function, setting a global...): it returns the native store and whether the operation took the
+// store's busy state, which it gives back with unuse (deferred, so that a panic gives it back too).
+// While a call runs in the store, only the goroutine running it may operate on the store (from a
+// host function, on the call's thread); any other goroutine gets ErrConcurrentStoreUse, as a
+// concurrent call does, instead of racing with the running code.
+func (s *Store) use() (*C.spry_store_t, bool, error) {
+	maybeGC()
+	if s == nil || s.native == nil {
+		return nil, false, errStoreClosed
+	}
+	if s.state.CompareAndSwap(stateIdle, stateBusy) {
+		return s.native.ptr, true, nil
+	}
+	switch s.state.Load() {
+	case stateClosed:
+		return nil, false, errStoreClosed
+	case stateBusy:
+		if C.go_thread_in_store(C.uintptr_t(s.handle)) != 0 {
+			return s.native.ptr, false, nil // from a host function of the running call
+		}
+	}
+	return nil, false, ErrConcurrentStoreUse
+}
+
+// unuse gives back what use took.
+func (s *Store) unuse(owned bool) {
+	if owned {
+		s.state.Store(stateIdle)
+	}
+}
+
 // newTrap copies a C trap into a *Trap and deletes the C trap.
 func newTrap(tp *C.spry_trap_t) *Trap {
 	var n C.size_t
@@ -251,6 +314,7 @@ func (s *Store) callUnchecked(ctx context.Context, f C.spry_func_t, slots []uint
 	if err := s.begin(ctx, &c); err != nil {
 		return err
 	}
+	defer s.unwound(&c)
 	var p *C.uint64_t
 	if len(slots) > 0 {
 		p = (*C.uint64_t)(unsafe.Pointer(&slots[0]))
@@ -265,6 +329,7 @@ func (s *Store) callTyped(ctx context.Context, f C.spry_func_t, n int, a0, a1, a
 	if err := s.begin(ctx, &c); err != nil {
 		return 0, err
 	}
+	defer s.unwound(&c)
 	out := C.go_call_typed(C.uintptr_t(s.handle), s.native.ptr, f, C.size_t(n),
 		C.uint64_t(a0), C.uint64_t(a1), C.uint64_t(a2), C.uint64_t(a3))
 	return uint64(out.r0), s.end(&c, out.err, out.trap)
@@ -276,6 +341,7 @@ func (s *Store) callChecked(ctx context.Context, f C.spry_func_t, args, results 
 	if err := s.begin(ctx, &c); err != nil {
 		return err
 	}
+	defer s.unwound(&c)
 	var pa, pr *C.spry_val_t
 	if len(args) > 0 {
 		pa = &args[0]
@@ -296,6 +362,7 @@ func (s *Store) instantiateLinked(ctx context.Context, l *C.spry_linker_t, m *C.
 		if err := s.begin(ctx, &c); err != nil {
 			return err
 		}
+		defer s.unwound(&c)
 		out := C.go_linker_instantiate(C.uintptr_t(s.handle), l, s.native.ptr, m)
 		inst = out.inst
 		return s.end(&c, out.err, out.trap)
@@ -310,6 +377,7 @@ func (s *Store) instantiatePre(ctx context.Context, p *C.spry_instance_pre_t) (i
 		if err := s.begin(ctx, &c); err != nil {
 			return err
 		}
+		defer s.unwound(&c)
 		out := C.go_instance_pre_instantiate(C.uintptr_t(s.handle), p, s.native.ptr)
 		inst = out.inst
 		return s.end(&c, out.err, out.trap)
@@ -324,6 +392,7 @@ func (s *Store) instantiate(ctx context.Context, m *C.spry_module_t, imports []C
 		if err := s.begin(ctx, &c); err != nil {
 			return err
 		}
+		defer s.unwound(&c)
 		var p *C.spry_extern_t
 		if len(imports) > 0 {
 			p = &imports[0]

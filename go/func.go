@@ -131,20 +131,44 @@ func (f *Func) Call(ctx context.Context, args ...any) ([]any, error) {
 func (f *Func) callChecked(ctx context.Context, args []any) ([]any, error) {
 	s := f.store
 	cargs := make([]C.spry_val_t, len(args))
-	for i, a := range args {
-		v, err := s.toVal(a, f.ty.Params[i])
-		if err != nil {
-			return nil, fmt.Errorf("argument %d: %w", i, err)
-		}
-		cargs[i] = v
+	if err := s.convertArgs(f.ty, args, cargs); err != nil {
+		return nil, err
 	}
 	cresults := make([]C.spry_val_t, len(f.ty.Results))
 	if err := s.callChecked(ctx, f.h, cargs, cresults); err != nil {
 		return nil, err
 	}
+	return s.convertResults(cresults, f.h.store_id)
+}
+
+// convertArgs converts the arguments of a call to C values, holding the store (a *HostRef becomes
+// an externref of the store).
+func (s *Store) convertArgs(ft FuncType, args []any, cargs []C.spry_val_t) error {
+	_, owned, err := s.use()
+	if err != nil {
+		return err
+	}
+	defer s.unuse(owned)
+	for i, a := range args {
+		v, err := s.toVal(a, ft.Params[i])
+		if err != nil {
+			return fmt.Errorf("argument %d: %w", i, err)
+		}
+		cargs[i] = v
+	}
+	return nil
+}
+
+// convertResults converts the results of a call to Go values, holding the store.
+func (s *Store) convertResults(cresults []C.spry_val_t, storeID C.uint64_t) ([]any, error) {
+	_, owned, err := s.use()
+	if err != nil {
+		return nil, err
+	}
+	defer s.unuse(owned)
 	results := make([]any, len(cresults))
 	for i, v := range cresults {
-		r, err := s.fromVal(v, f.h.store_id)
+		r, err := s.fromVal(v, storeID)
 		if err != nil {
 			return nil, err
 		}
@@ -196,10 +220,11 @@ func NewRawFunc(s *Store, ft FuncType, fn RawFunc) (*Func, error) {
 }
 
 func newFuncFromHost(s *Store, hf *hostFunc) (*Func, error) {
-	ptr, err := s.ptr()
+	ptr, owned, err := s.use()
 	if err != nil {
 		return nil, err
 	}
+	defer s.unuse(owned)
 	env := hostFuncs.add(hf)
 	pp, np := cKinds(hf.ty.Params)
 	pr, nr := cKinds(hf.ty.Results)

@@ -48,10 +48,11 @@ func (s *Store) globalFor(h C.spry_global_t) (*Global, error) {
 // NewGlobal makes a global of type gt with the initial value init in store s, for Linker.Define or
 // NewInstance.
 func NewGlobal(s *Store, gt GlobalType, init any) (*Global, error) {
-	ptr, err := s.ptr()
+	ptr, owned, err := s.use()
 	if err != nil {
 		return nil, err
 	}
+	defer s.unuse(owned)
 	if !gt.Content.valid() {
 		return nil, fmt.Errorf("%w: invalid global type %v", ErrType, gt.Content)
 	}
@@ -76,10 +77,11 @@ func (g *Global) Get() (any, error) {
 	if g == nil {
 		return nil, errNilGlobal
 	}
-	ptr, err := g.store.ptr()
+	ptr, owned, err := g.store.use()
 	if err != nil {
 		return nil, err
 	}
+	defer g.store.unuse(owned)
 	var v C.spry_val_t
 	err = takeError(C.spry_global_get(ptr, g.h, &v))
 	runtime.KeepAlive(g.store)
@@ -95,10 +97,11 @@ func (g *Global) Set(v any) error {
 	if g == nil {
 		return errNilGlobal
 	}
-	ptr, err := g.store.ptr()
+	ptr, owned, err := g.store.use()
 	if err != nil {
 		return err
 	}
+	defer g.store.unuse(owned)
 	if !g.ty.Mutable {
 		return fmt.Errorf("%w: set of an immutable global", ErrType)
 	}

@@ -74,10 +74,11 @@ func (i *Instance) Export(name string) (Extern, error) {
 	if i == nil {
 		return nil, errors.New("spry: nil *Instance")
 	}
-	ptr, err := i.store.ptr()
+	ptr, owned, err := i.store.use()
 	if err != nil {
 		return nil, err
 	}
+	defer i.store.unuse(owned)
 	var ext C.spry_extern_t
 	p, n := cString(name)
 	ok := C.spry_instance_export_get(ptr, i.h, p, n, &ext)

@@ -70,14 +70,52 @@ func (s *Store) disarm(c *callState) {
 	s.extra().spareArm = a
 }
 
-// interruptHandle returns the store's interrupt handle, made on first use.
+// interruptHandle returns the store's interrupt handle, made on first use. The store is open: the
+// caller holds it (a call's arm) or holds n.mu with n.closed unset (Interrupt).
 func (n *storeNative) interruptHandle() *C.spry_interrupt_handle_t {
 	if h := n.interrupt.Load(); h != nil {
 		return h.p
 	}
 	h := &interruptHandle{p: C.spry_store_interrupt_handle(n.ptr)}
-	n.interrupt.Store(h)
-	return h.p
+	if !n.interrupt.CompareAndSwap(nil, h) {
+		C.spry_interrupt_handle_delete(h.p) // another goroutine made one first
+	}
+	return n.interrupt.Load().p
+}
+
+// Interrupt stops the Wasm code running in the store: the call traps with a *Trap of code
+// TrapInterrupt (errors.Is(err, ErrInterrupted)) at the code's next function entry or loop
+// back-edge, up to the outermost call into the store. It is safe to call from any goroutine, at
+// any time, also after Close (it then does nothing). When no call runs in the store, it does
+// nothing: it never stops a later call (a call starting at the very moment Interrupt is made may
+// or may not be stopped). A host function that is running is not stopped; the Wasm code that
+// called it traps as soon as it resumes. An engine made with Config.DisableInterrupts compiles
+// code that never checks, so there Interrupt has no effect.
+func (s *Store) Interrupt() {
+	if s == nil || s.native == nil {
+		return
+	}
+	n := s.native
+	n.interruptUsed.Store(true) // before reading closed; free sets closed before reading this
+	if n.closed.Load() {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed.Load() || s.state.Load() != stateBusy {
+		return
+	}
+	n.requested.Store(true)
+	C.spry_interrupt_handle_interrupt(n.interruptHandle())
+}
+
+// withdrawStaleInterrupt is called by the outermost call into the store as it starts: a request of
+// Interrupt that landed after the call it was meant for ended would stop this call; withdraw it.
+func (s *Store) withdrawStaleInterrupt() {
+	if s.native.requested.Load() {
+		s.native.requested.Store(false)
+		C.spry_store_interrupt_reset(s.native.ptr)
+	}
 }
 
 // interruptHandle boxes the native handle for an atomic pointer (the C type is incomplete).

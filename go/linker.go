@@ -92,9 +92,11 @@ func (l *Linker) AllowShadowing(allow bool) error {
 // caller's memory and functions, the store's data, the call's context) and return a last error
 // result: a non-nil error stops the calling Wasm code with a *Trap that wraps it. A panic in fn
 // unwinds the Wasm frames and is raised again, with its value, by the Go call that entered Wasm.
-// fn must not call runtime.Goexit (t.Fatal, t.FailNow, t.Skip in a test), which cannot unwind the
-// native frames above it: the program then panics with an explanation. In tests, report with
-// t.Error and return an error.
+// If fn calls runtime.Goexit (t.Fatal, t.FailNow, t.Skip in a test), its goroutine ends as Goexit
+// says: the Wasm frames above it and the Go call that entered Wasm are abandoned (that call never
+// returns), and the store stays usable, as after a trap, by the goroutine's deferred functions and
+// by other goroutines. In tests, prefer t.Error and returning an error, which ends the call with a
+// *Trap.
 //
 // Shapes whose parameters and results share one type (func(int32, int32) int32,
 // func(*Caller, int64) (int64, error)...) are called without reflection and without allocation;
@@ -168,10 +170,11 @@ func (l *Linker) DefineInstance(module string, inst *Instance) error {
 	if inst == nil {
 		return errors.New("spry: nil *Instance")
 	}
-	sp, err := inst.store.ptr()
+	sp, owned, err := inst.store.use()
 	if err != nil {
 		return err
 	}
+	defer inst.store.unuse(owned)
 	p, err := l.acquire()
 	if err != nil {
 		return err

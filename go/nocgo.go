@@ -81,6 +81,9 @@ func (s *Store) Data() any { return nil }
 // Close does nothing without cgo.
 func (s *Store) Close() error { return nil }
 
+// Interrupt does nothing without cgo.
+func (s *Store) Interrupt() {}
+
 // Linker resolves imports. Without cgo, NewLinker returns ErrCgoRequired.
 type Linker struct{}
 
@@ -198,6 +201,54 @@ func (m *Memory) Grow(delta uint64) (uint64, error) { return 0, ErrCgoRequired }
 
 // Type returns the zero MemoryType without cgo.
 func (m *Memory) Type() MemoryType { return MemoryType{} }
+
+// Read returns false without cgo.
+func (m *Memory) Read(offset, byteCount uint32) ([]byte, bool) { return nil, false }
+
+// ReadInto returns false without cgo.
+func (m *Memory) ReadInto(offset uint32, dst []byte) bool { return false }
+
+// Write returns false without cgo.
+func (m *Memory) Write(offset uint32, b []byte) bool { return false }
+
+// WriteString returns false without cgo.
+func (m *Memory) WriteString(offset uint32, s string) bool { return false }
+
+// ReadUint8 returns false without cgo.
+func (m *Memory) ReadUint8(offset uint32) (byte, bool) { return 0, false }
+
+// ReadUint16Le returns false without cgo.
+func (m *Memory) ReadUint16Le(offset uint32) (uint16, bool) { return 0, false }
+
+// ReadUint32Le returns false without cgo.
+func (m *Memory) ReadUint32Le(offset uint32) (uint32, bool) { return 0, false }
+
+// ReadUint64Le returns false without cgo.
+func (m *Memory) ReadUint64Le(offset uint32) (uint64, bool) { return 0, false }
+
+// ReadFloat32Le returns false without cgo.
+func (m *Memory) ReadFloat32Le(offset uint32) (float32, bool) { return 0, false }
+
+// ReadFloat64Le returns false without cgo.
+func (m *Memory) ReadFloat64Le(offset uint32) (float64, bool) { return 0, false }
+
+// WriteUint8 returns false without cgo.
+func (m *Memory) WriteUint8(offset uint32, v byte) bool { return false }
+
+// WriteUint16Le returns false without cgo.
+func (m *Memory) WriteUint16Le(offset uint32, v uint16) bool { return false }
+
+// WriteUint32Le returns false without cgo.
+func (m *Memory) WriteUint32Le(offset uint32, v uint32) bool { return false }
+
+// WriteUint64Le returns false without cgo.
+func (m *Memory) WriteUint64Le(offset uint32, v uint64) bool { return false }
+
+// WriteFloat32Le returns false without cgo.
+func (m *Memory) WriteFloat32Le(offset uint32, v float32) bool { return false }
+
+// WriteFloat64Le returns false without cgo.
+func (m *Memory) WriteFloat64Le(offset uint32, v float64) bool { return false }
 
 // Store returns nil without cgo.
 func (m *Memory) Store() *Store { return nil }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 )
 
@@ -86,10 +87,22 @@ type storeNative struct {
 	interrupt atomic.Pointer[interruptHandle] // made on first use (interrupt.go)
 	handle    uint64
 	active    *Store
+
+	// Store.Interrupt, from any goroutine, against free (see Store.Interrupt): free takes mu
+	// only if interruptUsed is set.
+	closed        atomic.Bool
+	interruptUsed atomic.Bool
+	requested     atomic.Bool // Store.Interrupt made a request that the next call withdraws if stale
+	mu            sync.Mutex
 }
 
 func (n *storeNative) free() {
 	stores.remove(n.handle)
+	n.closed.Store(true)
+	if n.interruptUsed.Load() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+	}
 	if ih := n.interrupt.Load(); ih != nil {
 		C.spry_interrupt_handle_delete(ih.p)
 	}
@@ -145,8 +158,11 @@ func (s *Store) Data() any {
 	return s.data
 }
 
-// Close releases the store and everything in it. It fails if a call is running in the store (from
-// a host function, or another goroutine); a second Close returns nil.
+// Close releases the store and everything in it; a second Close returns nil. Close does not stop a
+// running call: while a call runs in the store (from a host function of the store, or from another
+// goroutine) it returns an error wrapping ErrConcurrentStoreUse and changes nothing. To end a call
+// that runs too long from another goroutine, call Interrupt (or cancel the call's context), then
+// Close once the call has returned.
 func (s *Store) Close() error {
 	if s == nil || s.native == nil {
 		return nil
@@ -165,7 +181,8 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// ptr returns the native store; it fails after Close.
+// ptr returns the native store; it fails after Close. It takes no guard: the caller already holds
+// the store (see use), or only checks that it is open.
 func (s *Store) ptr() (*C.spry_store_t, error) {
 	maybeGC()
 	if s == nil || s.native == nil || s.state.Load() == stateClosed {

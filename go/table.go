@@ -48,10 +48,11 @@ func (s *Store) tableFor(h C.spry_table_t) (*Table, error) {
 // NewTable makes a table of type tt in store s, its elements set to init (nil for null), for
 // Linker.Define or NewInstance.
 func NewTable(s *Store, tt TableType, init any) (*Table, error) {
-	ptr, err := s.ptr()
+	ptr, owned, err := s.use()
 	if err != nil {
 		return nil, err
 	}
+	defer s.unuse(owned)
 	if !tt.Element.isRef() {
 		return nil, fmt.Errorf("%w: a table's elements are references, not %v", ErrType, tt.Element)
 	}
@@ -75,10 +76,11 @@ func (t *Table) Get(i uint32) (any, error) {
 	if t == nil {
 		return nil, errNilTable
 	}
-	ptr, err := t.store.ptr()
+	ptr, owned, err := t.store.use()
 	if err != nil {
 		return nil, err
 	}
+	defer t.store.unuse(owned)
 	var v C.spry_val_t
 	err = takeError(C.spry_table_get(ptr, t.h, C.uint32_t(i), &v))
 	runtime.KeepAlive(t.store)
@@ -94,10 +96,11 @@ func (t *Table) Set(i uint32, v any) error {
 	if t == nil {
 		return errNilTable
 	}
-	ptr, err := t.store.ptr()
+	ptr, owned, err := t.store.use()
 	if err != nil {
 		return err
 	}
+	defer t.store.unuse(owned)
 	cv, err := t.store.toVal(v, t.elem)
 	if err != nil {
 		return err
@@ -112,10 +115,11 @@ func (t *Table) Size() uint32 {
 	if t == nil {
 		return 0
 	}
-	ptr, err := t.store.ptr()
+	ptr, owned, err := t.store.use()
 	if err != nil {
 		return 0
 	}
+	defer t.store.unuse(owned)
 	size := C.spry_table_size(ptr, t.h)
 	runtime.KeepAlive(t.store)
 	return uint32(size)
@@ -127,10 +131,11 @@ func (t *Table) Grow(delta uint32, init any) (uint32, error) {
 	if t == nil {
 		return 0, errNilTable
 	}
-	ptr, err := t.store.ptr()
+	ptr, owned, err := t.store.use()
 	if err != nil {
 		return 0, err
 	}
+	defer t.store.unuse(owned)
 	cv, err := t.store.toVal(init, t.elem)
 	if err != nil {
 		return 0, err
@@ -149,10 +154,11 @@ func (t *Table) Type() TableType {
 	if t == nil {
 		return TableType{}
 	}
-	ptr, err := t.store.ptr()
+	ptr, owned, err := t.store.use()
 	if err != nil {
 		return TableType{}
 	}
+	defer t.store.unuse(owned)
 	var et C.spry_externtype_t
 	err = takeError(C.spry_table_type(ptr, t.h, &et))
 	runtime.KeepAlive(t.store)

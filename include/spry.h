@@ -1323,6 +1323,19 @@ spry_error_t *spry_table_grow(spry_store_t *store,
 // `store` is NULL or a live store; `out` is NULL or valid for a write.
 spry_error_t *spry_table_type(const spry_store_t *store, spry_table_t table, spry_externtype_t *out);
 
+// Forgets the calling thread's innermost call into Wasm, whose frames the host's runtime is about
+// to discard without returning through them (a Go host function that called `runtime.Goexit`). The
+// thread and the store of that call can then run Wasm again; the store is left as after a trap.
+// Returns whether there was a call to forget.
+//
+// # Safety
+//
+// Call it only from a host callback (a `spry_host_callback_t` running on the thread that called
+// into Wasm), only when that callback will not return, and never return into the frames of the
+// abandoned call afterwards. Memory the abandoned frames owned (a few small allocations at most) is
+// leaked.
+bool spry_thread_abandon_call(void);
+
 // A new trap with code `SPRY_TRAP_HOST_ERROR` and the given message (UTF-8, not NUL-terminated;
 // invalid UTF-8 is replaced with U+FFFD), for a host callback to return.
 //

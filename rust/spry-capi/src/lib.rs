@@ -22,10 +22,11 @@
 //!
 //! A host function may call back into the store it runs in (a nested `spry_func_call`, memory
 //! access) through the `spry_store_t*` the embedder holds, while the engine, further up the same
-//! thread's stack, is in the middle of a call on that store. The engine itself works this way (its
-//! host functions reach the store through a raw pointer while a call holds it), so the C surface
-//! never keeps a Rust reference to a `spry_store_t` across a call into Wasm and touches only the
-//! fields it needs, through raw-pointer projections (see `store.rs`).
+//! thread's stack, is in the middle of a call on that store. The engine's rule is that no two live
+//! `&mut` reach a store's state (a call into Wasm holds only the state's raw pointer while Wasm
+//! runs; see `docs/store-ownership.md`), so the C surface never keeps a Rust reference to a
+//! `spry_store_t` or its `Store` across a call into Wasm: the entry points that run Wasm reach the
+//! store through `store_context`, a raw-pointer read (see `store.rs`).
 #![allow(non_camel_case_types)]
 #![deny(missing_docs)]
 
@@ -45,6 +46,7 @@ mod memory;
 mod module;
 mod store;
 mod table;
+mod thread;
 mod trap;
 mod types;
 mod val;
@@ -64,6 +66,7 @@ pub use memory::*;
 pub use module::*;
 pub use store::*;
 pub use table::*;
+pub use thread::*;
 pub use trap::*;
 pub use types::*;
 pub use val::*;

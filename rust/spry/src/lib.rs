@@ -78,3 +78,20 @@ macro_rules! raw_parts {
     )*};
 }
 raw_parts!(Func, Memory, Global, Table, Instance, ExternRef);
+
+/// For embedders whose host functions can be left without returning (a Go host function that calls
+/// `runtime.Goexit`, whose runtime then discards the C, Rust and Wasm frames of the call that ran
+/// it): forgets the calling thread's innermost call into Wasm, so that the thread and the store can
+/// run Wasm again. The store of the abandoned call stays usable, as after a trap. Returns whether
+/// there was a call to forget.
+///
+/// # Safety
+///
+/// Must be called from inside a host function, on its thread, for the innermost call into Wasm of
+/// that thread, before that host function's frames are discarded; the abandoned frames (from the
+/// embedder's entry into Spry down to the host function) must never be returned into.
+#[doc(hidden)]
+pub unsafe fn abandon_innermost_call() -> bool {
+    // SAFETY: the same contract.
+    unsafe { vm::traphandlers::abandon_innermost_activation() }
+}

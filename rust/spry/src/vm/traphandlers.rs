@@ -81,6 +81,10 @@ pub(crate) struct CallThreadState {
     pending: Cell<Option<Pending>>,
     /// The enclosing activation on this thread, or null.
     prev: *const CallThreadState,
+    /// The store context this activation entered, and whether it was the store's outermost entry
+    /// (which set the stack limit): what [`abandon_innermost_activation`] must undo.
+    store_ctx: *mut VMStoreContext,
+    outermost: bool,
 }
 
 thread_local! {
@@ -96,7 +100,7 @@ impl CallThreadState {
     // Inlined so the activation is built in place: it is ~600 bytes and a move would copy it on
     // every call into Wasm.
     #[inline(always)]
-    fn new(prev: *const CallThreadState) -> CallThreadState {
+    fn new(prev: *const CallThreadState, store_ctx: *mut VMStoreContext, outermost: bool) -> CallThreadState {
         CallThreadState {
             jmp_buf: Cell::new(ptr::null_mut()),
             trap_code: Cell::new(0),
@@ -106,6 +110,8 @@ impl CallThreadState {
             backtrace_len: Cell::new(0),
             pending: Cell::new(None),
             prev,
+            store_ctx,
+            outermost,
         }
     }
 
@@ -223,7 +229,7 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         unsafe { *limit = stack_limit(max_wasm_stack) };
     }
 
-    let state = CallThreadState::new(CURRENT.get());
+    let state = CallThreadState::new(CURRENT.get(), store_ctx, outermost);
     CURRENT.set(&state);
     let mut closure = Some(f);
     // SAFETY: `call_closure::<F>` expects a `*mut Option<F>`, which `closure` is and stays live until
@@ -287,6 +293,43 @@ fn query_stack_bounds() -> Option<(usize, usize)> {
         ok
     };
     ok.then(|| (addr as usize, (addr as usize).saturating_add(size)))
+}
+
+/// Forgets the current thread's innermost activation, whose frames the host is abandoning without
+/// returning through them: a Go host function that called `runtime.Goexit` unwinds its goroutine
+/// past the C, Rust and Wasm frames of the call that ran it, which Go's runtime discards without
+/// running them. Undoes what that activation's [`catch_traps`] would have undone on return: the
+/// thread's current activation goes back to the enclosing one and, if it was the store's outermost
+/// entry, the store's stack limit goes back to 0 and a pending interrupt request is withdrawn (as
+/// [`crate::func`]'s `invoke` does), so the store and the thread can run Wasm again. A recorded host
+/// error or panic payload is dropped. Returns whether there was an activation.
+///
+/// # Safety
+///
+/// Must be called on the thread of the activation, from a host function that the innermost
+/// activation's Wasm code called, before that host function's frames are discarded: the
+/// activation's frame (in `catch_traps`, further up this thread's stack) is then still intact. The
+/// abandoned frames must never be resumed.
+pub unsafe fn abandon_innermost_activation() -> bool {
+    let state = CURRENT.get();
+    if state.is_null() {
+        return false;
+    }
+    // SAFETY: a non-null current activation lives in a `catch_traps` frame of this thread, which the
+    // contract says has not been discarded yet.
+    let state = unsafe { &*state };
+    CURRENT.set(state.prev);
+    if state.outermost {
+        // SAFETY: the activation's store context was valid for its whole call (`catch_traps`'s
+        // contract) and the store is still alive: its call is running (being abandoned) on this
+        // thread, so nothing else uses it.
+        unsafe {
+            *(*state.store_ctx).stack_limit.get() = 0;
+            (*state.store_ctx).interrupt.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    drop(state.pending.take());
+    true
 }
 
 /// The current thread's innermost activation, or null. Async-signal-safe.
