@@ -350,7 +350,7 @@ impl Memory {
     /// Copies `buf` to the memory at `offset`: an error (and nothing written) if the range is not
     /// within the memory's current size or `store` is not the memory's store.
     pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
-        let store = store.as_context_mut().0;
+        let store = store.as_context_mut().inner();
         let m = self.vm(store)?;
         // SAFETY: memories live as long as their store, borrowed mutably here.
         let data = unsafe { (*m).data_mut() };
