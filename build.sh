@@ -2,7 +2,7 @@
 # The one entry point of the repository.
 #   ./build.sh          build the native library (release) where cgo finds it, then run the main example
 #   ./build.sh test     run every test: cargo test (engine, C surface, spec suite; fuzz regressions also
-#                       with debug assertions), go vet, go test -race
+#                       with debug assertions), go vet, go test (without and with -race)
 #   ./build.sh header   regenerate include/spry.h from rust/spry-capi with cbindgen
 #   ./build.sh bench    run the engine benchmarks and the Go benchmarks
 #   ./build.sh lint     rustfmt --check, clippy with warnings denied, gofmt
@@ -29,10 +29,12 @@ case "$cmd" in
   test)
     native
     cargo test --release --workspace
-    # The fuzz regressions and the lazy-table tests once more with debug assertions (Spry's and
+    # The fuzz regressions, the lazy-table and the boundary tests once more with debug assertions (Spry's and
     # Cranelift's), which release builds leave out.
-    cargo test -p spry --test fuzz_regressions --test lazy_tables
+    cargo test -p spry --test fuzz_regressions --test lazy_tables --test boundaries
     go vet ./...
+    # Without -race: allocation counts (alloc_test.go), RSS and malloc bounds mean something only here.
+    go test -count=1 ./...
     go test -race -count=1 ./...
     ;;
   header)

@@ -45,8 +45,10 @@ type exhaustedError struct {
 	pool bool
 }
 
+// Error returns the engine's message.
 func (e *exhaustedError) Error() string { return e.msg }
 
+// Is matches ErrResourceExhausted, and ErrPoolExhausted for a pool's exhaustion.
 func (e *exhaustedError) Is(target error) bool {
 	return target == ErrResourceExhausted || (e.pool && target == ErrPoolExhausted)
 }

@@ -67,7 +67,9 @@ func NewMemory(s *Store, mt MemoryType) (*Memory, error) {
 	}
 	defer s.unuse(owned)
 	var h C.spry_memory_t
-	err = takeError(C.spry_memory_new(ptr, C.uint64_t(mt.Min), C.bool(mt.HasMax), C.uint64_t(mt.Max), &h))
+	err = retryAfterGC(func() error {
+		return takeError(C.spry_memory_new(ptr, C.uint64_t(mt.Min), C.bool(mt.HasMax), C.uint64_t(mt.Max), &h))
+	})
 	runtime.KeepAlive(s)
 	if err != nil {
 		return nil, err

@@ -203,7 +203,7 @@ func (m *Memory) Grow(delta uint64) (uint64, error) { return 0, ErrCgoRequired }
 func (m *Memory) Type() MemoryType { return MemoryType{} }
 
 // Read returns false without cgo.
-func (m *Memory) Read(offset, byteCount uint32) ([]byte, bool) { return nil, false }
+func (m *Memory) Read(offset, byteCount uint32) (b []byte, ok bool) { return nil, false }
 
 // ReadInto returns false without cgo.
 func (m *Memory) ReadInto(offset uint32, dst []byte) bool { return false }
@@ -215,16 +215,16 @@ func (m *Memory) Write(offset uint32, b []byte) bool { return false }
 func (m *Memory) WriteString(offset uint32, s string) bool { return false }
 
 // ReadUint8 returns false without cgo.
-func (m *Memory) ReadUint8(offset uint32) (byte, bool) { return 0, false }
+func (m *Memory) ReadUint8(offset uint32) (v byte, ok bool) { return 0, false }
 
 // ReadUint16Le returns false without cgo.
-func (m *Memory) ReadUint16Le(offset uint32) (uint16, bool) { return 0, false }
+func (m *Memory) ReadUint16Le(offset uint32) (v uint16, ok bool) { return 0, false }
 
 // ReadUint32Le returns false without cgo.
-func (m *Memory) ReadUint32Le(offset uint32) (uint32, bool) { return 0, false }
+func (m *Memory) ReadUint32Le(offset uint32) (v uint32, ok bool) { return 0, false }
 
 // ReadUint64Le returns false without cgo.
-func (m *Memory) ReadUint64Le(offset uint32) (uint64, bool) { return 0, false }
+func (m *Memory) ReadUint64Le(offset uint32) (v uint64, ok bool) { return 0, false }
 
 // ReadFloat32Le returns false without cgo.
 func (m *Memory) ReadFloat32Le(offset uint32) (float32, bool) { return 0, false }

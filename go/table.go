@@ -61,7 +61,9 @@ func NewTable(s *Store, tt TableType, init any) (*Table, error) {
 		return nil, err
 	}
 	var h C.spry_table_t
-	err = takeError(C.spry_table_new(ptr, C.spry_valkind_t(tt.Element), C.uint32_t(tt.Min), C.bool(tt.HasMax), C.uint32_t(tt.Max), &v, &h))
+	err = retryAfterGC(func() error {
+		return takeError(C.spry_table_new(ptr, C.spry_valkind_t(tt.Element), C.uint32_t(tt.Min), C.bool(tt.HasMax), C.uint32_t(tt.Max), &v, &h))
+	})
 	runtime.KeepAlive(s)
 	if err != nil {
 		return nil, err
