@@ -159,10 +159,9 @@ mod tests {
         assert_eq!(unsafe { spry_error_kind(std::ptr::null()) }, SPRY_ERROR_OTHER);
         // Real exhaustion, with context on top: a one-slot pool, and a refused reservation.
         let pool = spry::PoolingConfig { total_memories: 1, ..Default::default() };
-        let engine = spry::Engine::new(
-            spry::Config::new().allocation_strategy(spry::InstanceAllocationStrategy::Pooling(pool)),
-        )
-        .unwrap();
+        let engine =
+            spry::Engine::new(spry::Config::new().allocation_strategy(spry::InstanceAllocationStrategy::Pooling(pool)))
+                .unwrap();
         let mut store = spry::Store::new(&engine);
         let ty = spry::MemoryType { minimum: 1, maximum: None };
         spry::Memory::new(&mut store, ty).unwrap();
