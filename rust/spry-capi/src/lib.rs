@@ -17,6 +17,20 @@
 //!   not NUL-terminated; invalid UTF-8 is an error.
 //! - Store items (`spry_func_t`, `spry_memory_t`, ...) are `(store id, index)` value structs, checked
 //!   by the engine on every use: a forged or foreign handle is an error, never a crash.
+//! - Every struct is `struct spry_x` with `typedef struct spry_x spry_x_t;` (opaque ones too; cgo
+//!   sees a field named `type` as `_type`). Arrays and strings handed out empty are NULL with length
+//!   0. Pointers handed out by accessors (messages, type arrays, names) live as long as the object
+//!   they came from.
+//! - A NULL `init` value (`spry_global_new`, `spry_table_new`, `spry_table_grow`) is the zero value
+//!   (0 or null). A NULL `out_trap` turns a trap into an error ("wasm trap: ...").
+//! - A host function's `env` belongs to Spry from the defining call on: if `spry_linker_define_func`
+//!   or `spry_func_new` fails, for any reason, its finalizer has already run, once, when they return.
+//!   A host function defined in a linker is one object for every store; its callback finds its store
+//!   through the calling instance.
+//!
+//! The header, `include/spry.h`, is generated from these files and is the contract; each function's
+//! comment there says its outcomes (an earlier plan of the surface, CAPI-PLAN.md, was folded into
+//! these comments).
 //!
 //! # Why the store is reached through raw pointers
 //!
