@@ -1,9 +1,9 @@
 //! Module-level translation: validates a module's sections with wasmparser and records what it
 //! declares in a [`ModuleInfo`], handing the function bodies on for parallel compilation.
 
-use crate::module::info::*;
+use crate::environ::info::*;
+use crate::environ::vmoffsets::{VMCounts, VMOffsets};
 use crate::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
-use crate::vm::vmoffsets::{VMCounts, VMOffsets};
 use anyhow::{bail, Result};
 use wasmparser::{
     BinaryReaderError, FuncToValidate, FunctionBody, KnownCustom, Name, Parser, Payload, TypeRef, ValidPayload,

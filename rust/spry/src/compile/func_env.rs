@@ -5,12 +5,12 @@
 //! type ids) are marked `readonly` + `can_move`, so Cranelift deduplicates and hoists them.
 
 use super::Tunables;
-use crate::module::info::ModuleInfo;
+use crate::environ::builtins::{Builtin, BuiltinParam};
+use crate::environ::info::ModuleInfo;
+use crate::environ::vmoffsets::*;
+use crate::environ::FUNCREF_INIT_BIT;
 use crate::trap::TrapCode;
 use crate::types::{FuncType, ValType};
-use crate::vm::builtins::{Builtin, BuiltinParam};
-use crate::vm::table::FUNCREF_INIT_BIT;
-use crate::vm::vmoffsets::*;
 use cranelift_codegen::entity::packed_option::ReservedValue;
 use cranelift_codegen::ir::{
     self, types::*, AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData, SigRef,
@@ -116,7 +116,7 @@ impl<'m> FuncEnv<'m> {
         b.ins().store(MemFlagsData::trusted(), value, addr.base, addr.offset);
     }
 
-    /// A pointer to memory `index`'s [`crate::vm::vmcontext::VMMemoryDefinition`] and the offset of the
+    /// A pointer to memory `index`'s `VMMemoryDefinition` and the offset of the
     /// definition from it.
     pub fn memory_definition(&self, b: &mut FunctionBuilder<'_>, index: u32) -> (Value, i32) {
         if index < self.info.num_imported_memories {
@@ -139,7 +139,7 @@ impl<'m> FuncEnv<'m> {
         b.ins().load(I64, MemFlagsData::trusted(), def, off + VMMEMORY_DEFINITION_LENGTH as i32)
     }
 
-    /// A pointer to table `index`'s [`crate::vm::vmcontext::VMTableDefinition`] and the offset of the
+    /// A pointer to table `index`'s `VMTableDefinition` and the offset of the
     /// definition from it.
     pub fn table_definition(&self, b: &mut FunctionBuilder<'_>, index: u32) -> (Value, i32) {
         if index < self.info.num_imported_tables {

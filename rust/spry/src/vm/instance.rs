@@ -12,7 +12,7 @@ use super::builtins::{VMBuiltins, BUILTINS};
 use super::memory::LinearMemory;
 use super::table::Table;
 use super::vmcontext::*;
-use crate::module::info::{ConstExpr, DataMode, ElementMode};
+use crate::environ::info::{ConstExpr, DataMode, ElementMode};
 use crate::module::Module;
 use crate::trap::TrapCode;
 use anyhow::Result;
@@ -534,4 +534,4 @@ fn slot_ref(raw: u64) -> usize {
     raw as usize
 }
 
-use super::vmoffsets;
+use crate::environ::vmoffsets;

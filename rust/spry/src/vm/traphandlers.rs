@@ -301,7 +301,7 @@ fn query_stack_bounds() -> Option<(usize, usize)> {
 /// running them. Undoes what that activation's [`catch_traps`] would have undone on return: the
 /// thread's current activation goes back to the enclosing one and, if it was the store's outermost
 /// entry, the store's stack limit goes back to 0 and a pending interrupt request is withdrawn (as
-/// [`crate::func`]'s `invoke` does), so the store and the thread can run Wasm again. A recorded host
+/// `func.rs`'s `invoke` does), so the store and the thread can run Wasm again. A recorded host
 /// error or panic payload is dropped. Returns whether there was an activation.
 ///
 /// # Safety

@@ -151,7 +151,7 @@ pub struct VMHostFuncContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vm::vmoffsets::*;
+    use crate::environ::vmoffsets::*;
     use std::mem::{offset_of, size_of};
 
     #[test]

@@ -1,8 +1,8 @@
 //! What a module declares, in the form the compiler and the instantiator use: types, index spaces
 //! (imports first), exports, segments and the VMContext layout.
 
+use crate::environ::vmoffsets::VMOffsets;
 use crate::types::{FuncType, GlobalType, MemoryType, TableType};
-use crate::vm::vmoffsets::VMOffsets;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
