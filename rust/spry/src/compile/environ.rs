@@ -224,7 +224,7 @@ pub fn translate_module(wasm: &[u8]) -> Result<(ModuleInfo, Vec<FunctionInput<'_
     let mut n = 0;
     for f in escaped {
         if let Some(d) = info.defined_func(f) {
-            escape_index[d as usize] = n;
+            escape_index[d.index()] = n;
             n += 1;
         }
     }

@@ -166,7 +166,7 @@ pub fn link(info: &ModuleInfo, functions: Vec<CompiledFunction>) -> Result<Compi
             match (r.kind, r.target) {
                 (Reloc::X86CallPCRel4, RelocTarget::Func(callee)) => {
                     let defined = info.defined_func(callee).ok_or_else(|| anyhow!("direct call to an import"))?;
-                    let target = starts[defined as usize] as i64;
+                    let target = starts[defined.index()] as i64;
                     let rel = target + r.addend - at as i64;
                     let rel = i32::try_from(rel).context("module code larger than 2 GiB")?;
                     code[at..at + 4].copy_from_slice(&rel.to_le_bytes());

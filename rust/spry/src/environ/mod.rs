@@ -4,6 +4,7 @@
 //! `compile/` and `vm/` never import each other, nor the embedding API (`scripts/check-layers.sh`).
 
 pub mod builtins;
+pub mod index;
 pub mod info;
 mod tunables;
 pub mod vmoffsets;
