@@ -47,6 +47,7 @@ case "$cmd" in
     ;;
   lint)
     cargo fmt --all -- --check
+    ./scripts/check-layers.sh
     cargo clippy --release --workspace --all-targets -- -D warnings
     test -z "$(gofmt -l go examples)" || { gofmt -l go examples; exit 1; }
     ;;

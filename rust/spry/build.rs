@@ -1,9 +1,9 @@
-//! Builds `src/vm/helpers.c`, the setjmp/longjmp helpers that Wasm traps unwind through.
+//! Builds `src/vm/unwind.c`, the setjmp/longjmp unwind that Wasm traps go through.
 
 use std::env;
 
 fn main() {
-    println!("cargo:rerun-if-changed=src/vm/helpers.c");
+    println!("cargo:rerun-if-changed=src/vm/unwind.c");
     println!("cargo:rerun-if-changed=build.rs");
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
@@ -14,10 +14,10 @@ fn main() {
         return;
     }
     cc::Build::new()
-        .file("src/vm/helpers.c")
+        .file("src/vm/unwind.c")
         .opt_level(2)
         .flag("-fno-omit-frame-pointer")
         .warnings(true)
         .extra_warnings(true)
-        .compile("spry_helpers");
+        .compile("spry_unwind");
 }

@@ -1,7 +1,7 @@
 //! [`Instance`] and the things it exports: [`Extern`], [`Memory`], [`Global`], [`Table`].
 
+use crate::environ::info::EntityIndex;
 use crate::func::{invoke, Func};
-use crate::module::info::EntityIndex;
 use crate::module::Module;
 use crate::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreInner};
 use crate::trap::Trap;

@@ -31,6 +31,7 @@
 mod compile;
 mod debug;
 mod engine;
+mod environ;
 mod func;
 mod instance;
 mod instance_pre;

@@ -28,7 +28,7 @@ pub enum TrapCode {
     BadConversionToInteger,
     /// The `unreachable` instruction was executed.
     UnreachableCodeReached,
-    /// Execution was interrupted by the embedder (a cancelled context, an epoch deadline).
+    /// Execution was interrupted by the embedder (an `InterruptHandle`; in Go, a cancelled context).
     Interrupt,
     /// A null reference was dereferenced.
     NullReference,

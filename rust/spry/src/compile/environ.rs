@@ -1,9 +1,9 @@
 //! Module-level translation: validates a module's sections with wasmparser and records what it
 //! declares in a [`ModuleInfo`], handing the function bodies on for parallel compilation.
 
-use crate::module::info::*;
+use crate::environ::info::*;
+use crate::environ::vmoffsets::{VMCounts, VMOffsets};
 use crate::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
-use crate::vm::vmoffsets::{VMCounts, VMOffsets};
 use anyhow::{bail, Result};
 use wasmparser::{
     BinaryReaderError, FuncToValidate, FunctionBody, KnownCustom, Name, Parser, Payload, TypeRef, ValidPayload,
@@ -224,7 +224,7 @@ pub fn translate_module(wasm: &[u8]) -> Result<(ModuleInfo, Vec<FunctionInput<'_
     let mut n = 0;
     for f in escaped {
         if let Some(d) = info.defined_func(f) {
-            escape_index[d as usize] = n;
+            escape_index[d.index()] = n;
             n += 1;
         }
     }

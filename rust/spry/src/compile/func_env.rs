@@ -5,12 +5,13 @@
 //! type ids) are marked `readonly` + `can_move`, so Cranelift deduplicates and hoists them.
 
 use super::Tunables;
-use crate::module::info::ModuleInfo;
+use crate::environ::builtins::{Builtin, BuiltinParam};
+use crate::environ::index::{FuncIndex, GlobalIndex, MemoryIndex, TableIndex};
+use crate::environ::info::ModuleInfo;
+use crate::environ::vmoffsets::*;
+use crate::environ::FUNCREF_INIT_BIT;
 use crate::trap::TrapCode;
 use crate::types::{FuncType, ValType};
-use crate::vm::builtins::{Builtin, BuiltinParam};
-use crate::vm::table::FUNCREF_INIT_BIT;
-use crate::vm::vmoffsets::*;
 use cranelift_codegen::entity::packed_option::ReservedValue;
 use cranelift_codegen::ir::{
     self, types::*, AbiParam, ArgumentPurpose, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData, SigRef,
@@ -92,13 +93,13 @@ impl<'m> FuncEnv<'m> {
 
     /// The address of global `index`.
     pub fn global_addr(&self, b: &mut FunctionBuilder<'_>, index: u32) -> GlobalAddr {
-        let info = self.info;
-        if index < info.num_imported_globals {
-            let base = self.load_vmctx_ptr(b, self.offsets().imported_global(index));
-            GlobalAddr { base, offset: 0 }
-        } else {
-            let off = self.offsets().defined_global(index - info.num_imported_globals);
-            GlobalAddr { base: self.vmctx, offset: off as i32 }
+        let index = GlobalIndex(index);
+        match self.info.defined_global(index) {
+            None => {
+                let base = self.load_vmctx_ptr(b, self.offsets().imported_global(index));
+                GlobalAddr { base, offset: 0 }
+            }
+            Some(defined) => GlobalAddr { base: self.vmctx, offset: self.offsets().defined_global(defined) as i32 },
         }
     }
 
@@ -116,14 +117,13 @@ impl<'m> FuncEnv<'m> {
         b.ins().store(MemFlagsData::trusted(), value, addr.base, addr.offset);
     }
 
-    /// A pointer to memory `index`'s [`crate::vm::vmcontext::VMMemoryDefinition`] and the offset of the
+    /// A pointer to memory `index`'s `VMMemoryDefinition` and the offset of the
     /// definition from it.
     pub fn memory_definition(&self, b: &mut FunctionBuilder<'_>, index: u32) -> (Value, i32) {
-        if index < self.info.num_imported_memories {
-            (self.load_vmctx_ptr(b, self.offsets().imported_memory(index)), 0)
-        } else {
-            let off = self.offsets().defined_memory(index - self.info.num_imported_memories);
-            (self.vmctx, off as i32)
+        let index = MemoryIndex(index);
+        match self.info.defined_memory(index) {
+            None => (self.load_vmctx_ptr(b, self.offsets().imported_memory(index)), 0),
+            Some(defined) => (self.vmctx, self.offsets().defined_memory(defined) as i32),
         }
     }
 
@@ -139,14 +139,13 @@ impl<'m> FuncEnv<'m> {
         b.ins().load(I64, MemFlagsData::trusted(), def, off + VMMEMORY_DEFINITION_LENGTH as i32)
     }
 
-    /// A pointer to table `index`'s [`crate::vm::vmcontext::VMTableDefinition`] and the offset of the
+    /// A pointer to table `index`'s `VMTableDefinition` and the offset of the
     /// definition from it.
     pub fn table_definition(&self, b: &mut FunctionBuilder<'_>, index: u32) -> (Value, i32) {
-        if index < self.info.num_imported_tables {
-            (self.load_vmctx_ptr(b, self.offsets().imported_table(index)), 0)
-        } else {
-            let off = self.offsets().defined_table(index - self.info.num_imported_tables);
-            (self.vmctx, off as i32)
+        let index = TableIndex(index);
+        match self.info.defined_table(index) {
+            None => (self.load_vmctx_ptr(b, self.offsets().imported_table(index)), 0),
+            Some(defined) => (self.vmctx, self.offsets().defined_table(defined) as i32),
         }
     }
 
@@ -174,7 +173,7 @@ impl<'m> FuncEnv<'m> {
     /// on first use (by the runtime, see `Instance::func_ref`).
     pub fn func_ref(&mut self, b: &mut FunctionBuilder<'_>, func: u32) -> Value {
         if self.info.is_imported_func(func) {
-            let off = self.offsets().imported_function(func) + VMFUNCTION_IMPORT_FUNC_REF;
+            let off = self.offsets().imported_function(FuncIndex(func)) + VMFUNCTION_IMPORT_FUNC_REF;
             self.load_vmctx_ptr(b, off)
         } else {
             let f = b.ins().iconst(I32, func as i64);
@@ -218,7 +217,7 @@ impl<'m> FuncEnv<'m> {
         let vmctx = self.vmctx;
         let mut full = Vec::with_capacity(args.len() + 2);
         if self.info.is_imported_func(func) {
-            let off = self.offsets().imported_function(func);
+            let off = self.offsets().imported_function(FuncIndex(func));
             let code = self.load_vmctx_ptr(b, off + VMFUNCTION_IMPORT_WASM_CALL);
             let callee_vmctx = self.load_vmctx_ptr(b, off + VMFUNCTION_IMPORT_VMCTX);
             full.extend([callee_vmctx, vmctx]);

@@ -15,11 +15,11 @@ use super::func_env::{ir_type, wasm_signature, FuncEnv};
 use super::memory::{self, LoadKind};
 use super::numeric::translate_numeric;
 use super::Tunables;
-use crate::module::info::ModuleInfo;
+use crate::environ::builtins::Builtin;
+use crate::environ::info::ModuleInfo;
+use crate::environ::vmoffsets::{VMCTX_STORE_CTX, VMSTORE_CONTEXT_STACK_LIMIT};
 use crate::trap::TrapCode;
 use crate::types::ValType;
-use crate::vm::builtins::Builtin;
-use crate::vm::vmoffsets::{VMCTX_STORE_CTX, VMSTORE_CONTEXT_STACK_LIMIT};
 use anyhow::{bail, Result};
 use cranelift_codegen::ir::{
     self, condcodes::IntCC, types::*, Block, BlockArg, Function, GlobalValueData, InstBuilder, JumpTableData,

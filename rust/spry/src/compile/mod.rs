@@ -13,9 +13,10 @@ mod memory;
 mod numeric;
 pub mod trampolines;
 
+pub use crate::environ::Tunables;
 pub use environ::{features, wasm_error};
 
-use crate::module::info::ModuleInfo;
+use crate::environ::info::ModuleInfo;
 use crate::trap::TrapCode;
 use anyhow::{anyhow, bail, Context as _, Result};
 use cranelift_codegen::binemit::Reloc;
@@ -26,37 +27,6 @@ use cranelift_codegen::{Context, FinalizedRelocTarget};
 use environ::FunctionInput;
 use func_translator::FuncTranslator;
 use rayon::prelude::*;
-
-/// Settings that shape generated code, derived from the engine's `Config`.
-#[derive(Clone, Copy)]
-pub struct Tunables {
-    /// Whether memories are reserved with guard pages, so most bounds checks compile away.
-    pub guard_pages: bool,
-    /// With guard pages, the address space reserved for each memory (which it grows within), in
-    /// bytes: a multiple of 64 KiB, at most 4 GiB. 0 without guard pages.
-    pub memory_reservation: u64,
-    /// Size of the guard region after a memory's reservation, in bytes (0 without guard pages).
-    pub guard_size: u64,
-    /// Whether functions check the store's interrupt word at entry and at loop headers.
-    pub interruptible: bool,
-    /// Whether modules get copy-on-write memory images of their data segments when they qualify.
-    pub memory_images: bool,
-    /// The target's frontend configuration (pointer width), for `FunctionBuilder::finalize`.
-    pub frontend_config: cranelift_codegen::isa::TargetFrontendConfig,
-}
-
-impl Tunables {
-    /// Whether an access ending `end` bytes past a 32-bit index (static offset plus access size) is
-    /// always inside the memory's reservation plus guard region, so that, out of bounds, it faults
-    /// instead of reaching other memory, and needs no explicit bounds check. The largest index is
-    /// 2^32 - 1, so the access's last byte is below 2^32 + end - 1.
-    pub fn elide_bounds_check(&self, end: u64) -> bool {
-        self.guard_pages
-            && (1u64 << 32)
-                .checked_add(end)
-                .is_some_and(|last| last <= self.memory_reservation.saturating_add(self.guard_size))
-    }
-}
 
 /// What a relocation in a compiled function refers to.
 #[derive(Clone, Copy, Debug)]
@@ -196,7 +166,7 @@ pub fn link(info: &ModuleInfo, functions: Vec<CompiledFunction>) -> Result<Compi
             match (r.kind, r.target) {
                 (Reloc::X86CallPCRel4, RelocTarget::Func(callee)) => {
                     let defined = info.defined_func(callee).ok_or_else(|| anyhow!("direct call to an import"))?;
-                    let target = starts[defined as usize] as i64;
+                    let target = starts[defined.index()] as i64;
                     let rel = target + r.addend - at as i64;
                     let rel = i32::try_from(rel).context("module code larger than 2 GiB")?;
                     code[at..at + 4].copy_from_slice(&rel.to_le_bytes());

@@ -6,8 +6,8 @@
 //! references in all 8.
 
 use super::func_env::{ir_type, wasm_signature};
+use crate::environ::vmoffsets::VMHOST_FUNC_CONTEXT_HOST_CALL;
 use crate::types::FuncType;
-use crate::vm::vmoffsets::VMHOST_FUNC_CONTEXT_HOST_CALL;
 use cranelift_codegen::ir::{
     types::*, AbiParam, Function, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind, UserFuncName,
     Value,

@@ -1,7 +1,7 @@
 //! [`Module`]: a validated, compiled WebAssembly module, ready to be instantiated any number of times.
 
 mod cache;
-pub mod info;
+pub use crate::environ::info;
 pub mod serialize;
 
 use crate::compile::{self, CompiledCode};

@@ -25,13 +25,13 @@
 
 use crate::compile::CompiledCode;
 use crate::engine::Engine;
-use crate::module::info::{
+use crate::environ::info::{
     ConstExpr, DataMode, DataSegment, ElementMode, ElementSegment, EntityIndex, GlobalInfo, Import, ModuleInfo,
 };
+use crate::environ::vmoffsets::{VMCounts, VMOffsets};
 use crate::trap::TrapCode;
 use crate::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
 use crate::vm::memory_image::ImagePlan;
-use crate::vm::vmoffsets::{VMCounts, VMOffsets};
 use anyhow::{anyhow, bail, ensure, Result};
 use cranelift_codegen::ir::LibCall;
 

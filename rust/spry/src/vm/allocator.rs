@@ -9,7 +9,7 @@
 use super::memory::LinearMemory;
 use super::memory_image::MemoryImage;
 use super::table::Table;
-use crate::compile::Tunables;
+use crate::environ::Tunables;
 use crate::types::{MemoryType, TableType};
 use anyhow::Result;
 use std::alloc::Layout;

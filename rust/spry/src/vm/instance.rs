@@ -12,7 +12,8 @@ use super::builtins::{VMBuiltins, BUILTINS};
 use super::memory::LinearMemory;
 use super::table::Table;
 use super::vmcontext::*;
-use crate::module::info::{ConstExpr, DataMode, ElementMode};
+use crate::environ::index::{DefinedMemoryIndex, DefinedTableIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex};
+use crate::environ::info::{ConstExpr, DataMode, ElementMode};
 use crate::module::Module;
 use crate::trap::TrapCode;
 use anyhow::Result;
@@ -257,26 +258,26 @@ impl Instance {
             self.vmctx_field::<*const u32>(vmoffsets::VMCTX_TYPE_IDS).write(module.type_ids().as_ptr());
             for (i, &f) in (0u32..).zip(imports.funcs) {
                 let import = VMFunctionImport { wasm_call: (*f).wasm_call, vmctx: (*f).vmctx, func_ref: f };
-                self.vmctx_field::<VMFunctionImport>(o.imported_function(i)).write(import);
+                self.vmctx_field::<VMFunctionImport>(o.imported_function(FuncIndex(i))).write(import);
             }
             for (i, t) in (0u32..).zip(imports.tables) {
                 let def = (**t).vmdef_ptr();
-                self.vmctx_field::<*mut VMTableDefinition>(o.imported_table(i)).write(def);
+                self.vmctx_field::<*mut VMTableDefinition>(o.imported_table(TableIndex(i))).write(def);
             }
             for (i, m) in (0u32..).zip(imports.memories) {
                 let def = (**m).vmdef_ptr();
-                self.vmctx_field::<*mut VMMemoryDefinition>(o.imported_memory(i)).write(def);
+                self.vmctx_field::<*mut VMMemoryDefinition>(o.imported_memory(MemoryIndex(i))).write(def);
             }
             for (i, g) in (0u32..).zip(imports.globals) {
-                self.vmctx_field::<*mut VMGlobalDefinition>(o.imported_global(i)).write(*g);
+                self.vmctx_field::<*mut VMGlobalDefinition>(o.imported_global(GlobalIndex(i))).write(*g);
             }
             let vmctx = self.vmctx();
             for (i, memory) in (0u32..).zip(self.memories.iter_mut()) {
-                let def = vmctx.byte_add(o.defined_memory(i) as usize).cast::<VMMemoryDefinition>();
+                let def = vmctx.byte_add(o.defined_memory(DefinedMemoryIndex(i)) as usize).cast::<VMMemoryDefinition>();
                 memory.set_vmdef(def);
             }
             for (i, table) in (0u32..).zip(self.tables.iter_mut()) {
-                let def = vmctx.byte_add(o.defined_table(i) as usize).cast::<VMTableDefinition>();
+                let def = vmctx.byte_add(o.defined_table(DefinedTableIndex(i)) as usize).cast::<VMTableDefinition>();
                 table.set_vmdef(def);
             }
             // Function references are made on first use (`func_ref`), tables' elements too (their
@@ -316,11 +317,11 @@ impl Instance {
         let info = self.module.info();
         match info.defined_func(func) {
             None => {
-                let import = self.vmctx_field::<VMFunctionImport>(info.offsets.imported_function(func));
+                let import = self.vmctx_field::<VMFunctionImport>(info.offsets.imported_function(FuncIndex(func)));
                 // SAFETY: imports were written at instantiation.
                 unsafe { (*import).func_ref }
             }
-            Some(d) => match info.escape_index.get(d as usize).copied().expect("defined function index") {
+            Some(d) => match info.escape_index.get(d.index()).copied().expect("defined function index") {
                 u32::MAX => std::ptr::null(),
                 e => {
                     let ptr = self.vmctx_field::<VMFuncRef>(info.offsets.func_ref(e));
@@ -329,7 +330,7 @@ impl Instance {
                     unsafe {
                         if (*ptr).wasm_call.is_null() {
                             let ty = info.functions.get(func as usize).copied().expect("function index") as usize;
-                            let code = self.module.function_range(d as usize).0 as usize;
+                            let code = self.module.function_range(d.index()).0 as usize;
                             ptr.write(VMFuncRef {
                                 wasm_call: (self.module.code_base() as *const u8).wrapping_add(code),
                                 vmctx: self.vmctx(),
@@ -383,7 +384,8 @@ impl Instance {
     /// Global `index`'s storage (imported or defined).
     pub fn global_ptr(&self, index: u32) -> *mut VMGlobalDefinition {
         let info = self.module.info();
-        match index.checked_sub(info.num_imported_globals) {
+        let index = GlobalIndex(index);
+        match info.defined_global(index) {
             None => {
                 let p = self.vmctx_field::<*mut VMGlobalDefinition>(info.offsets.imported_global(index));
                 // SAFETY: imports were written at instantiation.
@@ -534,4 +536,4 @@ fn slot_ref(raw: u64) -> usize {
     raw as usize
 }
 
-use super::vmoffsets;
+use crate::environ::vmoffsets;

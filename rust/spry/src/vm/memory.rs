@@ -13,7 +13,7 @@
 use super::fault::{self, Site};
 use super::memory_image::MemoryImage;
 use super::vmcontext::VMMemoryDefinition;
-use crate::compile::Tunables;
+use crate::environ::Tunables;
 use crate::types::MemoryType;
 use crate::WASM_PAGE_SIZE;
 use anyhow::{bail, Context, Result};

@@ -8,7 +8,7 @@
 //! within that memory's minimum size (so instantiation cannot trap on a data segment). Otherwise, or
 //! when the segments hold no data, the module has no image and instantiation copies the segments.
 
-use crate::module::info::{ConstExpr, DataMode, ModuleInfo};
+use crate::environ::info::{ConstExpr, DataMode, ModuleInfo};
 use crate::WASM_PAGE_SIZE;
 use anyhow::{Context, Result};
 use rustix::fs::MemfdFlags;

@@ -14,4 +14,3 @@ pub mod signals;
 pub mod table;
 pub mod traphandlers;
 pub mod vmcontext;
-pub mod vmoffsets;

@@ -21,15 +21,13 @@
 #![warn(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 use super::vmcontext::{VMContext, VMTableDefinition};
+use crate::environ::FUNCREF_INIT_BIT;
 use crate::types::{TableType, ValType};
 use anyhow::{bail, Result};
 use std::ops::Range;
 
 /// The most elements a table may have, whatever its declared maximum.
 pub const MAX_TABLE_ELEMENTS: u32 = 10_000_000;
-
-/// Bit 0 of an initialized `funcref` element.
-pub const FUNCREF_INIT_BIT: usize = 1;
 
 /// The initial contents of a module's table, from its element segments: for each index, the function
 /// index plus one, or 0 for null (an index past the end is null too).

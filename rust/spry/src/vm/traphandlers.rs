@@ -6,7 +6,7 @@
 //! Each entry from the host pushes a [`CallThreadState`] ("activation") on the entering thread's stack
 //! and links it into a per-thread chain (Go → Wasm → host → Wasm nests; the innermost is current).
 //! A trap records its code, PC and a frame-pointer backtrace in the current activation, then
-//! `longjmp`s to the activation's jump buffer, set by `spry_setjmp` in `helpers.c`. The jump crosses
+//! `longjmp`s to the activation's jump buffer, set by `spry_setjmp` in `unwind.c`. The jump crosses
 //! only compiled Wasm code, trampolines and the two plain Rust frames between `spry_setjmp` and the
 //! Wasm code (`call_closure` and the closure passed to [`catch_traps`]), none of which owns anything.
 //! The signal handler never jumps itself: it rewrites the signal context so that the thread resumes in
@@ -35,15 +35,15 @@ const STACK_HEADROOM: usize = 64 * 1024;
 
 extern "C" {
     /// Calls `body(payload)` with a jump buffer set, its address stored in `*buf_out` first; returns 1
-    /// when `body` returns and 0 when something `longjmp`s to the buffer (`helpers.c`).
+    /// when `body` returns and 0 when something `longjmp`s to the buffer (`unwind.c`).
     fn spry_setjmp(buf_out: *mut *mut c_void, body: unsafe extern "C" fn(*mut c_void), payload: *mut c_void) -> c_int;
 
-    /// Jumps to a buffer set by a running `spry_setjmp`, making it return 0 (`helpers.c`).
+    /// Jumps to a buffer set by a running `spry_setjmp`, making it return 0 (`unwind.c`).
     pub(crate) fn spry_longjmp(buf: *mut c_void) -> !;
 
     /// Raises a trap from compiled Wasm code (System V ABI): `code` is a [`TrapCode`] as `u8`, or 0 when
     /// the reason was recorded by [`record_host_error`] or [`record_panic`]. Never returns: unwinds to
-    /// the innermost [`catch_traps`] (`helpers.c`).
+    /// the innermost [`catch_traps`] (`unwind.c`).
     pub(crate) fn spry_raise_trap(vmctx: *mut VMContext, code: u32) -> !;
 }
 
@@ -301,7 +301,7 @@ fn query_stack_bounds() -> Option<(usize, usize)> {
 /// running them. Undoes what that activation's [`catch_traps`] would have undone on return: the
 /// thread's current activation goes back to the enclosing one and, if it was the store's outermost
 /// entry, the store's stack limit goes back to 0 and a pending interrupt request is withdrawn (as
-/// [`crate::func`]'s `invoke` does), so the store and the thread can run Wasm again. A recorded host
+/// `func.rs`'s `invoke` does), so the store and the thread can run Wasm again. A recorded host
 /// error or panic payload is dropped. Returns whether there was an activation.
 ///
 /// # Safety
@@ -364,7 +364,7 @@ pub(crate) unsafe fn record_signal_trap(
     state.jmp_buf.get()
 }
 
-/// Called by `spry_raise_trap` (`helpers.c`): records the trap `code` (0: already recorded by
+/// Called by `spry_raise_trap` (`unwind.c`): records the trap `code` (0: already recorded by
 /// [`record_host_error`] or [`record_panic`]) and the backtrace from the raising call's return
 /// address `pc` and frame pointer `fp` in the current activation, and returns its jump buffer.
 ///

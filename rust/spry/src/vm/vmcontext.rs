@@ -1,13 +1,13 @@
 //! The `#[repr(C)]` structures that compiled code reads and writes.
 //!
-//! Their offsets are computed in [`super::vmoffsets`], the single source of layout truth for the compiler
+//! Their offsets are computed in [`crate::environ::vmoffsets`], the single source of layout truth for the compiler
 //! and the runtime; the tests under each struct check that the two agree.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::AtomicU64;
 
 /// The VMContext of an instance: an opaque marker type. The real layout is variable-sized and is
-/// described by [`super::vmoffsets::VMOffsets`]; the block lives at the end of an
+/// described by [`crate::environ::vmoffsets::VMOffsets`]; the block lives at the end of an
 /// [`super::instance::Instance`].
 #[repr(C, align(16))]
 pub struct VMContext {
@@ -151,7 +151,7 @@ pub struct VMHostFuncContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vm::vmoffsets::*;
+    use crate::environ::vmoffsets::*;
     use std::mem::{offset_of, size_of};
 
     #[test]

@@ -14,7 +14,7 @@
 
 use super::index_allocator::{CachePadded, IndexAllocator};
 use super::{decommit, reset_anonymous, PoolingConfig, Reservation, DECOMMIT_BATCH};
-use crate::compile::Tunables;
+use crate::environ::Tunables;
 use crate::types::MemoryType;
 use crate::vm::fault::{self, Site};
 use crate::vm::memory::{Backing, LinearMemory, MAX_PAGES};

@@ -21,7 +21,7 @@ use super::fault::{self, Site};
 use super::memory::LinearMemory;
 use super::memory_image::MemoryImage;
 use super::table::Table;
-use crate::compile::Tunables;
+use crate::environ::Tunables;
 use crate::types::{MemoryType, TableType};
 use anyhow::{Context, Result};
 use instance_pool::InstancePool;

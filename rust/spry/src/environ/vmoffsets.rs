@@ -19,7 +19,11 @@
 //! The compiler bakes these offsets into code as constants; the runtime writes the block through the
 //! same functions, so the two cannot disagree.
 
-/// Size of a [`super::vmcontext::VMFuncRef`].
+use super::index::{
+    DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex,
+};
+
+/// Size of a `vm::vmcontext::VMFuncRef`.
 pub const VMFUNCREF_SIZE: u32 = 32;
 /// Offset of `VMFuncRef::wasm_call`.
 pub const VMFUNCREF_WASM_CALL: u32 = 0;
@@ -31,7 +35,7 @@ pub const VMFUNCREF_TYPE_INDEX: u32 = 16;
 #[allow(dead_code)]
 pub const VMFUNCREF_ARRAY_CALL: u32 = 24;
 
-/// Size of a [`super::vmcontext::VMFunctionImport`].
+/// Size of a `vm::vmcontext::VMFunctionImport`.
 pub const VMFUNCTION_IMPORT_SIZE: u32 = 24;
 /// Offset of `VMFunctionImport::wasm_call`.
 pub const VMFUNCTION_IMPORT_WASM_CALL: u32 = 0;
@@ -40,21 +44,21 @@ pub const VMFUNCTION_IMPORT_VMCTX: u32 = 8;
 /// Offset of `VMFunctionImport::func_ref`.
 pub const VMFUNCTION_IMPORT_FUNC_REF: u32 = 16;
 
-/// Size of a [`super::vmcontext::VMMemoryDefinition`].
+/// Size of a `vm::vmcontext::VMMemoryDefinition`.
 pub const VMMEMORY_DEFINITION_SIZE: u32 = 16;
 /// Offset of `VMMemoryDefinition::base`.
 pub const VMMEMORY_DEFINITION_BASE: u32 = 0;
 /// Offset of `VMMemoryDefinition::current_length`.
 pub const VMMEMORY_DEFINITION_LENGTH: u32 = 8;
 
-/// Size of a [`super::vmcontext::VMTableDefinition`].
+/// Size of a `vm::vmcontext::VMTableDefinition`.
 pub const VMTABLE_DEFINITION_SIZE: u32 = 16;
 /// Offset of `VMTableDefinition::base`.
 pub const VMTABLE_DEFINITION_BASE: u32 = 0;
 /// Offset of `VMTableDefinition::current_elements`.
 pub const VMTABLE_DEFINITION_ELEMENTS: u32 = 8;
 
-/// Size of a [`super::vmcontext::VMGlobalDefinition`].
+/// Size of a `vm::vmcontext::VMGlobalDefinition`.
 pub const VMGLOBAL_DEFINITION_SIZE: u32 = 16;
 
 /// Offset of `VMStoreContext::stack_limit`.
@@ -153,49 +157,56 @@ impl VMOffsets {
         self.size
     }
 
-    /// Offset of imported function `i`'s [`super::vmcontext::VMFunctionImport`].
-    pub fn imported_function(&self, i: u32) -> u32 {
+    /// Offset of imported function `i` (an import, so below the count of imported functions)'s `vm::vmcontext::VMFunctionImport`.
+    pub fn imported_function(&self, i: FuncIndex) -> u32 {
+        let i = i.0;
         debug_assert!(i < self.counts.imported_functions);
         self.imported_functions + i * VMFUNCTION_IMPORT_SIZE
     }
 
     /// Offset of the pointer to imported table `i`'s definition.
-    pub fn imported_table(&self, i: u32) -> u32 {
+    pub fn imported_table(&self, i: TableIndex) -> u32 {
+        let i = i.0;
         debug_assert!(i < self.counts.imported_tables);
         self.imported_tables + i * 8
     }
 
     /// Offset of the pointer to imported memory `i`'s definition.
-    pub fn imported_memory(&self, i: u32) -> u32 {
+    pub fn imported_memory(&self, i: MemoryIndex) -> u32 {
+        let i = i.0;
         debug_assert!(i < self.counts.imported_memories);
         self.imported_memories + i * 8
     }
 
     /// Offset of the pointer to imported global `i`'s definition.
-    pub fn imported_global(&self, i: u32) -> u32 {
+    pub fn imported_global(&self, i: GlobalIndex) -> u32 {
+        let i = i.0;
         debug_assert!(i < self.counts.imported_globals);
         self.imported_globals + i * 8
     }
 
-    /// Offset of defined table `i`'s [`super::vmcontext::VMTableDefinition`].
-    pub fn defined_table(&self, i: u32) -> u32 {
+    /// Offset of defined table `i`'s `vm::vmcontext::VMTableDefinition`.
+    pub fn defined_table(&self, i: DefinedTableIndex) -> u32 {
+        let i = i.0;
         debug_assert!(i < self.counts.defined_tables);
         self.defined_tables + i * VMTABLE_DEFINITION_SIZE
     }
 
-    /// Offset of defined memory `i`'s [`super::vmcontext::VMMemoryDefinition`].
-    pub fn defined_memory(&self, i: u32) -> u32 {
+    /// Offset of defined memory `i`'s `vm::vmcontext::VMMemoryDefinition`.
+    pub fn defined_memory(&self, i: DefinedMemoryIndex) -> u32 {
+        let i = i.0;
         debug_assert!(i < self.counts.defined_memories);
         self.defined_memories + i * VMMEMORY_DEFINITION_SIZE
     }
 
-    /// Offset of defined global `i`'s [`super::vmcontext::VMGlobalDefinition`].
-    pub fn defined_global(&self, i: u32) -> u32 {
+    /// Offset of defined global `i`'s `vm::vmcontext::VMGlobalDefinition`.
+    pub fn defined_global(&self, i: DefinedGlobalIndex) -> u32 {
+        let i = i.0;
         debug_assert!(i < self.counts.defined_globals);
         self.defined_globals + i * VMGLOBAL_DEFINITION_SIZE
     }
 
-    /// Offset of escaped function `i`'s [`super::vmcontext::VMFuncRef`].
+    /// Offset of escaped function `i`'s `vm::vmcontext::VMFuncRef`.
     pub fn func_ref(&self, i: u32) -> u32 {
         debug_assert!(i < self.counts.escaped_funcs);
         self.func_refs + i * VMFUNCREF_SIZE
@@ -225,10 +236,10 @@ mod tests {
             escaped_funcs: 4,
         };
         let o = VMOffsets::new(counts);
-        assert_eq!(o.imported_function(0), 32);
-        assert_eq!(o.imported_table(0), 32 + 3 * 24);
-        assert!(o.defined_global(0).is_multiple_of(16));
-        assert!(o.func_ref(0) >= o.defined_global(2) + 16);
+        assert_eq!(o.imported_function(FuncIndex(0)), 32);
+        assert_eq!(o.imported_table(TableIndex(0)), 32 + 3 * 24);
+        assert!(o.defined_global(DefinedGlobalIndex(0)).is_multiple_of(16));
+        assert!(o.func_ref(0) >= o.defined_global(DefinedGlobalIndex(2)) + 16);
         assert_eq!(o.size() % 16, 0);
         assert!(o.size() >= o.func_ref(3) + VMFUNCREF_SIZE);
         assert_eq!(VMOffsets::new(VMCounts::default()).size(), 32);

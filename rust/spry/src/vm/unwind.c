@@ -1,12 +1,12 @@
 /*
- * Spry's trap helpers: the setjmp/longjmp pair that Wasm traps unwind through, and the entry point
+ * Spry's trap unwind: the setjmp/longjmp pair that Wasm traps unwind through, and the entry point
  * that compiled Wasm code calls to raise a trap. See src/vm/traphandlers.rs.
  *
  * Built by build.rs with the cc crate, with frame pointers (the backtrace walk relies on them).
  */
 
 #if !defined(__x86_64__) || !defined(__linux__)
-#error "Spry's trap helpers support only x86_64 Linux"
+#error "Spry's trap unwind supports only x86_64 Linux"
 #endif
 
 #include <setjmp.h>

@@ -1,8 +1,11 @@
 //! What a module declares, in the form the compiler and the instantiator use: types, index spaces
 //! (imports first), exports, segments and the VMContext layout.
 
+use crate::environ::index::{
+    DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, GlobalIndex, MemoryIndex, TableIndex,
+};
+use crate::environ::vmoffsets::VMOffsets;
 use crate::types::{FuncType, GlobalType, MemoryType, TableType};
-use crate::vm::vmoffsets::VMOffsets;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
@@ -162,8 +165,23 @@ impl ModuleInfo {
     }
 
     /// The defined-function index of `func`, if it is defined.
-    pub fn defined_func(&self, func: u32) -> Option<u32> {
-        func.checked_sub(self.num_imported_funcs)
+    pub fn defined_func(&self, func: u32) -> Option<DefinedFuncIndex> {
+        func.checked_sub(self.num_imported_funcs).map(DefinedFuncIndex)
+    }
+
+    /// The defined-memory index of memory `index`, if it is defined.
+    pub fn defined_memory(&self, index: MemoryIndex) -> Option<DefinedMemoryIndex> {
+        index.0.checked_sub(self.num_imported_memories).map(DefinedMemoryIndex)
+    }
+
+    /// The defined-table index of table `index`, if it is defined.
+    pub fn defined_table(&self, index: TableIndex) -> Option<DefinedTableIndex> {
+        index.0.checked_sub(self.num_imported_tables).map(DefinedTableIndex)
+    }
+
+    /// The defined-global index of global `index`, if it is defined.
+    pub fn defined_global(&self, index: GlobalIndex) -> Option<DefinedGlobalIndex> {
+        index.0.checked_sub(self.num_imported_globals).map(DefinedGlobalIndex)
     }
 
     /// Number of defined functions.
