@@ -7,7 +7,7 @@ use crate::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, Store
 use crate::trap::Trap;
 use crate::types::{ExternType, GlobalType, MemoryType, TableType, ValType};
 use crate::values::Val;
-use crate::vm::instance::{Imports, Instance as VmInstance, InstanceHandle};
+use crate::vm::instance::{Imports, Instance as VmInstance};
 use crate::vm::memory::LinearMemory;
 use crate::vm::table::Table as VmTable;
 use anyhow::{anyhow, bail, Result};
@@ -212,10 +212,7 @@ impl Instance {
         if !module.engine().same(&store.engine) {
             bail!("module and store belong to different engines");
         }
-        // The root pointer, which host functions reach the store through while Wasm runs.
-        let handle = InstanceHandle::new(module, store.root().cast(), store.vm_ptr(), imports)?;
-        store.instances.push(handle);
-        let index = store.instances.len() as u32 - 1;
+        let index = store.push_instance(module, imports)?; // checks the store's limits
         let handle = &store.instances[index as usize];
         // SAFETY: no Wasm code runs on this instance yet; nothing else references it.
         let instance = unsafe { handle.instance_mut() };
@@ -290,6 +287,7 @@ impl Memory {
     /// A new memory of type `ty` owned by `store`.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = store.as_context_mut().inner();
+        store.limits.check_new_memory(&ty)?;
         let engine = &store.engine.inner;
         let mem = engine.allocator.allocate_memory(&ty, &engine.tunables)?;
         let index = store.push_host_memory(mem);
@@ -372,8 +370,7 @@ impl Memory {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let store = store.as_context_mut().inner();
         let m = self.vm(store)?;
-        // SAFETY: memories live as long as their store, borrowed mutably here.
-        unsafe { (*m).grow(delta)? }.ok_or_else(|| anyhow!("failed to grow memory by {delta} pages"))
+        store.grow_memory(m, delta)
     }
 }
 
@@ -447,6 +444,7 @@ impl Table {
         if init.ty() != ty.element {
             bail!("table of {} initialized with a {}", ty.element, init.ty());
         }
+        store.limits.check_new_table(&ty)?;
         let raw = init.to_raw(store)? as usize;
         let index = store.push_host_table(Box::new(VmTable::new(&ty, raw)?));
         Ok(Table { store: store.id, index })
@@ -504,6 +502,6 @@ impl Table {
             bail!("table of {} grown with a {}", table.ty().element, init.ty());
         }
         let raw = init.to_raw(store)? as usize;
-        table.grow(delta, raw).ok_or_else(|| anyhow!("failed to grow table by {delta} elements"))
+        store.grow_table(t, delta, raw)
     }
 }

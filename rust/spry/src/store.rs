@@ -99,6 +99,8 @@ pub struct StoreInner {
     caller: VMStoreCaller,
     pub(crate) externs: Vec<Box<dyn Any + Send + Sync>>,
     data: Option<Box<dyn Any + Send>>,
+    /// The store's limits and the counts they are checked against (see `limits.rs`).
+    pub(crate) limits: crate::limits::LimitState,
 }
 
 /// A collection of instances and host objects: the unit of isolation and of cleanup.
@@ -141,6 +143,7 @@ impl Store {
             caller: VMStoreCaller { magic: VMSTORE_CALLER_MAGIC, store: std::ptr::null_mut() },
             externs: Vec::new(),
             data: None,
+            limits: Default::default(),
         }));
         // SAFETY: `inner` is the fresh, exclusively owned allocation; the write goes through the root
         // pointer, which every later pointer to the state is copied from.
@@ -357,6 +360,7 @@ impl StoreInner {
         unsafe { mem.set_vmdef(&mut *def) };
         let ptr: *mut LinearMemory = &mut *mem;
         self.host_memories.push((mem, def));
+        self.limits.memories = self.limits.memories.saturating_add(1);
         self.memory_id(ptr)
     }
 
@@ -366,6 +370,7 @@ impl StoreInner {
         unsafe { table.set_vmdef(&mut *def) };
         let ptr: *mut VmTable = &mut *table;
         self.host_tables.push((table, def));
+        self.limits.tables = self.limits.tables.saturating_add(1);
         self.table_id(ptr)
     }
 
