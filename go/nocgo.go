@@ -130,6 +130,9 @@ func (l *Linker) Instantiate(ctx context.Context, s *Store, module *Module) (*In
 // InstantiatePre returns ErrCgoRequired without cgo.
 func (l *Linker) InstantiatePre(module *Module) (*InstancePre, error) { return nil, ErrCgoRequired }
 
+// DefineUnknownImportsAsTraps returns ErrCgoRequired without cgo.
+func (l *Linker) DefineUnknownImportsAsTraps(m *Module) error { return ErrCgoRequired }
+
 // InstancePre is a module with resolved imports. Without cgo, none can be made.
 type InstancePre struct{}
 
