@@ -43,6 +43,7 @@ mod trap;
 mod types;
 mod values;
 pub(crate) mod vm;
+pub mod wasi;
 
 pub use engine::{Config, Engine, ResourceExhausted, ResourceKind};
 pub use func::{Caller, Func};

@@ -1,0 +1,1 @@
+//! Files and directories: host preopens through cap-std, and virtual read-only trees.
