@@ -155,7 +155,8 @@ impl StoreInner {
             None => {
                 // SAFETY: as above.
                 let pages = unsafe { (*m).pages() };
-                let over = pages.checked_add(delta).and_then(|p| p.checked_mul(WASM_PAGE_SIZE)).is_none_or(|b| b > limit);
+                let over =
+                    pages.checked_add(delta).and_then(|p| p.checked_mul(WASM_PAGE_SIZE)).is_none_or(|b| b > limit);
                 if over {
                     bail!(
                         "failed to grow memory by {delta} pages: the store's limit is {limit} bytes per memory \

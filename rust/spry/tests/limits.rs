@@ -25,10 +25,7 @@ fn engines() -> Vec<(&'static str, Engine)> {
     let pool = PoolingConfig { total_instances: 4, total_memories: 4, total_tables: 4, ..PoolingConfig::default() };
     vec![
         ("on demand", Engine::default()),
-        (
-            "pooling",
-            Engine::new(Config::new().allocation_strategy(InstanceAllocationStrategy::Pooling(pool))).unwrap(),
-        ),
+        ("pooling", Engine::new(Config::new().allocation_strategy(InstanceAllocationStrategy::Pooling(pool))).unwrap()),
     ]
 }
 
@@ -59,7 +56,8 @@ fn setup(engine: &Engine, limits: StoreLimits) -> (Store, Instance, Instance, Me
 #[test]
 fn denied_growth_returns_minus_one_to_wasm_and_an_error_to_the_host() {
     for (label, engine) in engines() {
-        let limits = StoreLimits { max_memory_bytes: Some(3 * PAGE), max_table_elements: Some(5), ..StoreLimits::new() };
+        let limits =
+            StoreLimits { max_memory_bytes: Some(3 * PAGE), max_table_elements: Some(5), ..StoreLimits::new() };
         let (mut store, own, imp, host_mem, host_tab) = setup(&engine, limits);
         // Defined memory: up to 3 pages, not one more.
         assert_eq!(call_i32(&mut store, own, "grow", 2), 1, "{label}");

@@ -327,7 +327,6 @@ impl<'m> FuncEnv<'m> {
         b.seal_block(cont);
     }
 
-
     /// At function entry (with fuel accounting on): loads the store's fuel into a local variable,
     /// which the function decrements, and checks it.
     pub fn fuel_function_entry(&mut self, b: &mut FunctionBuilder<'_>) {

@@ -255,9 +255,14 @@ fn fuel_before_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, env: &mut Func
     env.fuel_add(fuel_cost(op));
     match op {
         O::Call { .. } | O::CallIndirect { .. } | O::Return => env.fuel_save(b),
-        O::Unreachable | O::Br { .. } | O::BrIf { .. } | O::BrTable { .. } | O::Loop { .. } | O::If { .. } | O::Else | O::End => {
-            env.fuel_charge(b)
-        }
+        O::Unreachable
+        | O::Br { .. }
+        | O::BrIf { .. }
+        | O::BrTable { .. }
+        | O::Loop { .. }
+        | O::If { .. }
+        | O::Else
+        | O::End => env.fuel_charge(b),
         _ => {}
     }
 }
