@@ -62,19 +62,19 @@ func compileCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("compile: want one input module, got %d", len(inputs))
 	}
 	input := inputs[0]
-	output := f.output
-	if output == "" {
-		output = strings.TrimSuffix(input, filepath.Ext(input)) + ".cwasm"
-		if output == input {
-			return usagef("compile: give the output file with -o")
-		}
-	}
 	head, err := fileHead(input)
 	if err != nil {
 		return err
 	}
 	if detectFormat(head) == formatArtifact {
 		return fmt.Errorf("%s is already compiled", input)
+	}
+	output := f.output
+	if output == "" {
+		output = strings.TrimSuffix(input, filepath.Ext(input)) + ".cwasm"
+		if output == input {
+			return usagef("compile: give the output file with -o")
+		}
 	}
 	opts := loadOptions{cfg: spry.Config{ConsumeFuel: f.consumeFuel}, noCache: f.noCache}
 	if file, ok := stderr.(*os.File); ok && isTerminal(file) {

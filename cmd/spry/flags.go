@@ -11,19 +11,6 @@ import (
 	"strings"
 )
 
-// listFlag collects every occurrence of a repeatable flag (--dir, -mount), in order.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ", ") }
-
-func (l *listFlag) Set(v string) error {
-	if v == "" {
-		return errors.New("empty value")
-	}
-	*l = append(*l, v)
-	return nil
-}
-
 // envVar is one --env: NAME=VALUE, or NAME for the host's value.
 type envVar struct{ name, value string }
 

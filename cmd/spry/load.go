@@ -199,7 +199,9 @@ func loadModule(path string, opts loadOptions, fuelRequired bool) (*spry.Engine,
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := compileWithProgress(engine, wasm, filepath.Base(path), opts.progress)
+	m, err := withProgress(filepath.Base(path), opts.progress, func() (*spry.Module, error) {
+		return spry.Compile(engine, wasm)
+	})
 	if err != nil {
 		engine.Close()
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
@@ -208,13 +210,14 @@ func loadModule(path string, opts loadOptions, fuelRequired bool) (*spry.Engine,
 }
 
 // progressDelay is how long a compilation runs before it shows progress.
-const progressDelay = time.Second
+var progressDelay = time.Second
 
-// compileWithProgress compiles wasm; when it takes longer than progressDelay and progress is not
-// nil, a spinner line "compiling NAME..." is shown on progress until it is done, then cleared.
-func compileWithProgress(engine *spry.Engine, wasm []byte, name string, progress io.Writer) (*spry.Module, error) {
+// withProgress runs compile (of the module named name); when it takes longer than progressDelay and
+// progress is not nil, a spinner line "compiling NAME" is shown on progress until it is done, then
+// cleared.
+func withProgress(name string, progress io.Writer, compile func() (*spry.Module, error)) (*spry.Module, error) {
 	if progress == nil {
-		return spry.Compile(engine, wasm)
+		return compile()
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -242,7 +245,7 @@ func compileWithProgress(engine *spry.Engine, wasm []byte, name string, progress
 			}
 		}
 	}()
-	m, err := spry.Compile(engine, wasm)
+	m, err := compile()
 	close(done)
 	wg.Wait()
 	return m, err

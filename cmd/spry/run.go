@@ -36,7 +36,8 @@ Options:
   --timeout D               interrupt the program after the duration D (300ms, 2s, 1m...)
   --max-memory BYTES        limit each linear memory to BYTES (64K, 16MiB, 2G...); a memory.grow
                             past it returns -1
-  --max-wasm-stack BYTES    the stack Wasm code may use (default 512K); past it, a stack overflow trap
+  --max-wasm-stack BYTES    the stack Wasm code may use (default 512K); past it, the program
+                            traps with a stack overflow
   --trap-unknown-imports    define imports no one provides as functions that trap when called
   --no-cache                do not use or fill the compile cache (os.UserCacheDir()/spry)
 
@@ -54,8 +55,7 @@ Examples:
 // runFlags are the options of spry run.
 type runFlags struct {
 	fs           *flag.FlagSet
-	dirs         listFlag
-	mounts       listFlag
+	mounts       []mount // --dir and -mount, in command-line order
 	env          envFlag
 	invoke       string
 	argv0        string
@@ -71,8 +71,8 @@ func newRunFlags(help io.Writer) *runFlags {
 	f := &runFlags{fs: flag.NewFlagSet("run", flag.ContinueOnError)}
 	f.fs.SetOutput(help)
 	f.fs.Usage = func() { fmt.Fprint(help, runUsage) }
-	f.fs.Var(&f.dirs, "dir", "")
-	f.fs.Var(&f.mounts, "mount", "")
+	f.fs.Var(mountFlag{&f.mounts, parseDir}, "dir", "")
+	f.fs.Var(mountFlag{&f.mounts, parseMount}, "mount", "")
 	f.fs.Var(&f.env, "env", "")
 	f.fs.StringVar(&f.invoke, "invoke", "", "")
 	f.fs.StringVar(&f.argv0, "argv0", "", "")
@@ -91,42 +91,62 @@ type mount struct {
 	readOnly    bool
 }
 
-// mounts returns the --dir and -mount options as mounts, checking that each host directory exists.
-func (f *runFlags) mountList() ([]mount, error) {
-	var out []mount
-	for _, d := range f.dirs {
-		host, guest, ok := strings.Cut(d, "::")
-		if !ok {
-			guest = host
-		}
-		if host == "" || guest == "" {
-			return nil, usagef("run: --dir %q: want HOST or HOST::GUEST", d)
-		}
-		out = append(out, mount{host: host, guest: guest})
+// mountFlag adds each --dir or -mount to a shared list, parsed by parse.
+type mountFlag struct {
+	list  *[]mount
+	parse func(string) (mount, error)
+}
+
+func (f mountFlag) String() string { return "" }
+
+func (f mountFlag) Set(v string) error {
+	m, err := f.parse(v)
+	if err != nil {
+		return err
 	}
-	for _, m := range f.mounts {
-		// As wazero: an optional ":ro" suffix, then the last ':' separates the guest path.
-		ro := strings.HasSuffix(m, ":ro")
-		m = strings.TrimSuffix(m, ":ro")
-		host, guest := m, m
-		if i := strings.LastIndexByte(m, ':'); i >= 0 {
-			host, guest = m[:i], m[i+1:]
-		}
-		if host == "" || guest == "" {
-			return nil, usagef("run: -mount %q: want HOST[:GUEST][:ro]", m)
-		}
-		out = append(out, mount{host: host, guest: guest, readOnly: ro})
+	*f.list = append(*f.list, m)
+	return nil
+}
+
+// parseDir parses wasmtime's --dir HOST[::GUEST].
+func parseDir(v string) (mount, error) {
+	host, guest, ok := strings.Cut(v, "::")
+	if !ok {
+		guest = host
 	}
-	for _, m := range out {
+	if host == "" || guest == "" {
+		return mount{}, errors.New("want HOST or HOST::GUEST")
+	}
+	return mount{host: host, guest: guest}, nil
+}
+
+// parseMount parses wazero's -mount HOST[:GUEST][:ro]: an optional ":ro" suffix, then the last ':'
+// separates the guest path.
+func parseMount(v string) (mount, error) {
+	ro := strings.HasSuffix(v, ":ro")
+	v = strings.TrimSuffix(v, ":ro")
+	host, guest := v, v
+	if i := strings.LastIndexByte(v, ':'); i >= 0 {
+		host, guest = v[:i], v[i+1:]
+	}
+	if host == "" || guest == "" {
+		return mount{}, errors.New("want HOST[:GUEST][:ro]")
+	}
+	return mount{host: host, guest: guest, readOnly: ro}, nil
+}
+
+// checkMounts checks that each host directory exists.
+func checkMounts(mounts []mount) error {
+	for _, m := range mounts {
 		fi, err := os.Stat(m.host)
 		if err != nil {
-			return nil, fmt.Errorf("cannot give the program the directory %s: %w", m.host, err)
+			return fmt.Errorf("cannot give the program the directory %s: %w", m.host, err)
 		}
 		if !fi.IsDir() {
-			return nil, fmt.Errorf("cannot give the program %s: not a directory", m.host)
+			return fmt.Errorf("cannot give the program %s: not a directory", m.host)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) error {
@@ -138,8 +158,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		return usagef("run: missing the program (a .wasm, .wat or .cwasm file)")
 	}
 	prog, progArgs := f.fs.Arg(0), f.fs.Args()[1:]
-	mounts, err := f.mountList()
-	if err != nil {
+	if err := checkMounts(f.mounts); err != nil {
 		return err
 	}
 
@@ -189,7 +208,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if f.invoke != "" {
 		wasiArgs = []string{argv0} // the arguments are the function's
 	}
-	if err := setWASI(store, wasiOptions{args: wasiArgs, env: f.env, mounts: mounts}); err != nil {
+	if err := setWASI(store, wasiOptions{args: wasiArgs, env: f.env, mounts: f.mounts}); err != nil {
 		return err
 	}
 	if f.maxMemory != 0 {

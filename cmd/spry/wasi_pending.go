@@ -29,3 +29,6 @@ func setWASI(s *spry.Store, o wasiOptions) error {
 }
 
 func exitCodeOf(err error) (int, bool) { return 0, false }
+
+// haveWASI says whether this build has WASI.
+const haveWASI = false
