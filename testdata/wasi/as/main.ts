@@ -151,7 +151,8 @@ function main(): void {
     input += String.UTF8.decode(chunk.slice(0, n));
   }
   console.log("stdin: " + String.UTF8.byteLength(input).toString() + " bytes: " + input.toUpperCase().trimEnd());
-  console.error("stderr: hello from AssemblyScript");
+  // (the shim's console.error writes to stdout)
+  process.stderr.write("stderr: hello from AssemblyScript\n");
 
   sleep20ms();
 
