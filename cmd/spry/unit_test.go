@@ -175,3 +175,13 @@ func TestFormatResult(t *testing.T) {
 		}
 	}
 }
+
+// validate checks that wasm is a valid module.
+func validate(wasm []byte) error {
+	engine, err := spry.NewEngine(nil)
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+	return spry.Validate(engine, wasm)
+}
