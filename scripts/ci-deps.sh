@@ -29,5 +29,11 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# assemblyscript 0.28 asks for Node.js 20 or later (Debian 12's own nodejs is 18).
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if ((node_major < 20)); then
+  echo "scripts/ci-deps.sh: warning: Node.js $(node --version); assemblyscript wants 20 or later" >&2
+fi
+
 # The AssemblyScript compiler and the WASI shim, at the versions of the committed lock file.
 testdata/wasi/build.sh --deps
