@@ -84,7 +84,47 @@ func cacheDir() string {
 	if key == "" {
 		return ""
 	}
-	return filepath.Join(base, "spry", key)
+	dir := filepath.Join(base, "spry", key)
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		pruneCache(filepath.Join(base, "spry"), key)
+	}
+	return dir
+}
+
+// staleAfter is how long a build's cache directory is kept after its last new entry once another
+// build runs.
+const staleAfter = 30 * 24 * time.Hour
+
+// pruneCache removes the cache directories of other builds of spry (named by buildKey) that have
+// not received a new entry for staleAfter. It runs when a new build first uses the cache. Removing
+// entries that a running process has mapped is safe (the mapping keeps the file's pages).
+func pruneCache(root, current string) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || name == current || !isBuildKey(name) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleAfter {
+			os.RemoveAll(filepath.Join(root, name))
+		}
+	}
+}
+
+// isBuildKey reports whether name has the form of a buildKey (16 lowercase hexadecimal digits).
+func isBuildKey(name string) bool {
+	if len(name) != 16 {
+		return false
+	}
+	for _, c := range name {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // buildKey names this build of the executable: a hash of its Go build ID, whose last part is a hash

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	spry "github.com/spry-wasm/spry/go"
 )
@@ -184,4 +186,32 @@ func validate(wasm []byte) error {
 	}
 	defer engine.Close()
 	return spry.Validate(engine, wasm)
+}
+
+func TestPruneCache(t *testing.T) {
+	root := t.TempDir()
+	old := time.Now().Add(-2 * staleAfter)
+	mk := func(name string, mtime time.Time) string {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p, "x.spryaot"), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	stale := mk("0123456789abcdef", old)
+	current := mk("fedcba9876543210", old)
+	recent := mk("00000000000000aa", time.Now())
+	other := mk("not-a-build-key", old)
+	pruneCache(root, "fedcba9876543210")
+	for p, keep := range map[string]bool{stale: false, current: true, recent: true, other: true} {
+		if _, err := os.Stat(p); (err == nil) != keep {
+			t.Errorf("%s: kept %v, want %v", filepath.Base(p), err == nil, keep)
+		}
+	}
 }
