@@ -465,7 +465,7 @@ pub struct WasiCtx {
     /// The memory of the last calling instance: `(caller VMContext, memory)`. Instances live as
     /// long as their store, so a VMContext address names one instance for the store's lifetime.
     mem_cache: (usize, *mut LinearMemory),
-    exit: Option<i32>,
+    pub(crate) exit: Option<i32>,
 }
 
 // SAFETY: the cached pointer points into an instance of the store that owns this context, and is

@@ -21,6 +21,8 @@ pub(crate) struct FileFd {
     pub file: cap_std::fs::File,
     pub read: bool,
     pub write: bool,
+    /// The permissions of the preopen it was opened through.
+    pub perms: DirPerms,
 }
 
 /// A directory of a virtual tree.
@@ -124,18 +126,21 @@ impl WasiCtx {
         Ok(d)
     }
 
-    /// Moves `from` onto `to` (closing what `to` held); both must be open.
+    /// Moves `from` onto `to`, closing what `to` held (as wasmtime: `to` need not be open).
     pub(crate) fn renumber(&mut self, from: u32, to: u32) -> Result<(), Errno> {
-        self.get(to)?;
         self.get(from)?;
+        if to as usize >= MAX_FDS {
+            return Err(Errno::BADF);
+        }
         if from == to {
             return Ok(());
         }
         let d = self.remove(from)?;
-        // `to` is open, so its slot exists (removing `from` trims only trailing free slots).
-        if let Some(slot) = self.table.slots.get_mut(to as usize) {
-            *slot = Some(d);
+        let slots = &mut self.table.slots;
+        if slots.len() <= to as usize {
+            slots.resize_with(to as usize + 1, || None);
         }
+        slots[to as usize] = Some(d);
         Ok(())
     }
 }
