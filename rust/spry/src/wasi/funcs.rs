@@ -310,7 +310,8 @@ fn fd_fdstat_get(c: &mut Call<'_>, a: &[u64]) -> R<u64> {
             let r = if n == 0 { RIGHTS_FD_READ } else { RIGHTS_FD_WRITE };
             fdstat(ft, 0, r, r)
         }
-        Desc::Dir(_) | Desc::VDir(_) => fdstat(FILETYPE_DIRECTORY, 0, RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING),
+        Desc::Dir(d) => fdstat(FILETYPE_DIRECTORY, 0, d.rights.0, d.rights.1),
+        Desc::VDir(_) => fdstat(FILETYPE_DIRECTORY, 0, RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING),
         Desc::File(f) => {
             let ft = super::fs::filetype(f.file.metadata()?.file_type());
             let fl = rustix::fs::fcntl_getfl(&f.file)?;
@@ -327,8 +328,7 @@ fn fd_fdstat_get(c: &mut Call<'_>, a: &[u64]) -> R<u64> {
             if fl.contains(rustix::fs::OFlags::SYNC) {
                 flags |= FDFLAGS_SYNC | FDFLAGS_RSYNC;
             }
-            let r = file_rights(f.read, f.write);
-            fdstat(ft, flags, r, r)
+            fdstat(ft, flags, f.rights.0, f.rights.1)
         }
         Desc::VFile(_) => {
             let r = file_rights(true, false);
@@ -363,8 +363,25 @@ fn fd_fdstat_set_flags(c: &mut Call<'_>, a: &[u64]) -> R<u64> {
 }
 
 fn fd_fdstat_set_rights(c: &mut Call<'_>, a: &[u64]) -> R<u64> {
-    // As wasmtime: rights are not enforced, so narrowing them changes nothing.
-    c.ctx.get(u32a(a, 0))?;
+    // Rights only narrow (`ENOTCAPABLE` for a grant); dropping FD_READ/FD_WRITE from a file makes
+    // reads/writes `EBADF`. Other rights are reported, not enforced (as in wasmtime).
+    let (base, inh) = (u64a(a, 1), u64a(a, 2));
+    let narrow = |cur: &mut (u64, u64)| -> R<()> {
+        if base & !cur.0 != 0 || inh & !cur.1 != 0 {
+            return Err(errno(Errno::NOTCAPABLE));
+        }
+        *cur = (base, inh);
+        Ok(())
+    };
+    match c.ctx.get(u32a(a, 0))? {
+        Desc::File(f) => {
+            narrow(&mut f.rights)?;
+            f.read &= base & RIGHTS_FD_READ != 0;
+            f.write &= base & RIGHTS_FD_WRITE != 0;
+        }
+        Desc::Dir(d) => narrow(&mut d.rights)?,
+        _ => {}
+    }
     OK
 }
 
@@ -809,8 +826,7 @@ fn path_open(c: &mut Call<'_>, a: &[u64]) -> R<u64> {
                 opts.truncate(true);
             }
             opts.read(read || !(write || creat || trunc || append));
-            opts.write(write || creat || trunc);
-            opts.append(append);
+            opts.write(write || creat || trunc || append);
             opts.follow(if dirflags & LOOKUP_SYMLINK_FOLLOW != 0 { FollowSymlinks::Yes } else { FollowSymlinks::No });
             opts.sync(fdflags & (FDFLAGS_SYNC | FDFLAGS_RSYNC) != 0);
             opts.dsync(fdflags & FDFLAGS_DSYNC != 0);
@@ -822,11 +838,19 @@ fn path_open(c: &mut Call<'_>, a: &[u64]) -> R<u64> {
                     dir: Arc::new(cap_std::fs::Dir::from_std_file(file.into_std())),
                     perms,
                     preopen: None,
+                    rights: (RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING),
                 })
             } else if directory {
                 return Err(errno(Errno::NOTDIR));
             } else {
-                Desc::File(FileFd { file, read, write: write || append, perms })
+                if append {
+                    // Set after opening: std's and cap-std's options refuse O_TRUNC with O_APPEND.
+                    let fl = rustix::fs::fcntl_getfl(&file)?;
+                    rustix::fs::fcntl_setfl(&file, fl | rustix::fs::OFlags::APPEND)?;
+                }
+                let write = write || append;
+                let r = file_rights(read, write);
+                Desc::File(FileFd { file, read, write, perms, rights: (r, r) })
             }
         }
         DirRef::Virt(fs, base) => {

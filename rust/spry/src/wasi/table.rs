@@ -1,7 +1,7 @@
 //! The descriptor table: stdio and preopens first (made from the configuration on the first WASI
 //! call of a store), then what the guest opens, at the lowest free number (POSIX's rule).
 
-use super::abi::Errno;
+use super::abi::{Errno, RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING};
 use super::{DirPerms, PreopenKind, VirtualFs, WasiCtx};
 use std::sync::Arc;
 
@@ -14,6 +14,8 @@ pub(crate) struct DirFd {
     pub perms: DirPerms,
     /// The guest name of a preopen (`fd_prestat_get` answers only for these).
     pub preopen: Option<Arc<str>>,
+    /// The rights `fd_fdstat_get` reports: `(base, inheriting)`, narrowed by `fd_fdstat_set_rights`.
+    pub rights: (u64, u64),
 }
 
 /// A regular file (or other non-directory) opened through a host preopen.
@@ -23,6 +25,8 @@ pub(crate) struct FileFd {
     pub write: bool,
     /// The permissions of the preopen it was opened through.
     pub perms: DirPerms,
+    /// As [`DirFd::rights`]; `read`/`write` follow them when they narrow.
+    pub rights: (u64, u64),
 }
 
 /// A directory of a virtual tree.
@@ -75,7 +79,12 @@ impl Table {
         for p in &ctx_cfg.preopens {
             let d = match &p.kind {
                 PreopenKind::Dir(dir, perms) => {
-                    Desc::Dir(DirFd { dir: dir.clone(), perms: *perms, preopen: Some(p.name.clone()) })
+                    Desc::Dir(DirFd {
+                        dir: dir.clone(),
+                        perms: *perms,
+                        preopen: Some(p.name.clone()),
+                        rights: (RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING),
+                    })
                 }
                 PreopenKind::Virtual(fs) => {
                     Desc::VDir(VDirFd { fs: fs.clone(), path: ".".to_string(), preopen: Some(p.name.clone()) })
@@ -126,12 +135,10 @@ impl WasiCtx {
         Ok(d)
     }
 
-    /// Moves `from` onto `to`, closing what `to` held (as wasmtime: `to` need not be open).
+    /// Moves `from` onto `to`, closing what `to` held; both must be open (`EBADF`).
     pub(crate) fn renumber(&mut self, from: u32, to: u32) -> Result<(), Errno> {
         self.get(from)?;
-        if to as usize >= MAX_FDS {
-            return Err(Errno::BADF);
-        }
+        self.get(to)?;
         if from == to {
             return Ok(());
         }
