@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -206,7 +207,7 @@ func loadModule(path string, opts loadOptions, fuelRequired bool) (*spry.Engine,
 			return engine, m, nil
 		}
 		engine.Close()
-		if !cfg.ConsumeFuel && bytes.Contains([]byte(err.Error()), []byte("consume_fuel")) {
+		if !cfg.ConsumeFuel && strings.Contains(err.Error(), "consume_fuel") {
 			// Compiled with fuel accounting and run without --fuel: run with unlimited fuel.
 			cfg.ConsumeFuel = true
 			engine, err2 := spry.NewEngine(&cfg)
@@ -218,7 +219,7 @@ func loadModule(path string, opts loadOptions, fuelRequired bool) (*spry.Engine,
 			}
 			engine.Close()
 		}
-		if fuelRequired && bytes.Contains([]byte(err.Error()), []byte("consume_fuel")) {
+		if fuelRequired && strings.Contains(err.Error(), "consume_fuel") {
 			return nil, nil, fmt.Errorf("%s was compiled without fuel accounting, which --fuel needs: compile it with 'spry compile --consume-fuel'", path)
 		}
 		return nil, nil, fmt.Errorf("%s: %w", path, err)

@@ -162,15 +162,12 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	opts := loadOptions{
-		cfg: spry.Config{
-			MaxWasmStack: int(min(uint64(f.maxWasmStack), math.MaxInt32)),
-			ConsumeFuel:  f.fuel.set,
-		},
-		noCache: f.noCache,
-	}
 	if uint64(f.maxWasmStack) > math.MaxInt32 {
 		return usagef("run: --max-wasm-stack %d is too large", f.maxWasmStack)
+	}
+	opts := loadOptions{
+		cfg:     spry.Config{MaxWasmStack: int(f.maxWasmStack), ConsumeFuel: f.fuel.set},
+		noCache: f.noCache,
 	}
 	if file, ok := stderr.(*os.File); ok && isTerminal(file) {
 		opts.progress = stderr
