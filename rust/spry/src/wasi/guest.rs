@@ -23,7 +23,7 @@ fn range(size: usize, ptr: u32, len: u64) -> Result<std::ops::Range<usize>, Errn
 }
 
 fn aligned(ptr: u32, align: u32) -> Result<(), Errno> {
-    if ptr % align != 0 {
+    if !ptr.is_multiple_of(align) {
         return Err(Errno::INVAL);
     }
     Ok(())

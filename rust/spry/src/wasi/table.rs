@@ -78,14 +78,12 @@ impl Table {
         }
         for p in &ctx_cfg.preopens {
             let d = match &p.kind {
-                PreopenKind::Dir(dir, perms) => {
-                    Desc::Dir(DirFd {
-                        dir: dir.clone(),
-                        perms: *perms,
-                        preopen: Some(p.name.clone()),
-                        rights: (RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING),
-                    })
-                }
+                PreopenKind::Dir(dir, perms) => Desc::Dir(DirFd {
+                    dir: dir.clone(),
+                    perms: *perms,
+                    preopen: Some(p.name.clone()),
+                    rights: (RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING),
+                }),
                 PreopenKind::Virtual(fs) => {
                     Desc::VDir(VDirFd { fs: fs.clone(), path: ".".to_string(), preopen: Some(p.name.clone()) })
                 }
