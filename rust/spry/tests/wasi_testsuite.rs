@@ -1,5 +1,5 @@
 //! Runs the official WASI test suite (preview 1, 72 precompiled programs in
-//! `../shared/wasi-testsuite` relative to the repository root) through the Rust API, as its
+//! `testdata/wasi-testsuite`, vendored) through the Rust API, as its
 //! `doc/specification.md` says: each test on a copy of its directory with `*.cleanup` removed,
 //! args, env and the preopened root from its `.json`, stdout/stderr captured through
 //! `MemoryOutput`, exit code and output compared. Prints `wasi-testsuite (rust): P/72 passed` and
@@ -15,7 +15,7 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[];
 
 fn suite_dir() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.join("../shared/wasi-testsuite")
+    root.join("testdata/wasi-testsuite")
 }
 
 /// Copies `from` to `to` recursively, keeping symbolic links as links, making everything writable.
@@ -142,7 +142,7 @@ fn wasi_testsuite() {
     let suite = suite_dir();
     assert!(
         suite.join("tests").is_dir(),
-        "the WASI test suite is not at {} (the repository's ../shared/wasi-testsuite)",
+        "the WASI test suite is not at {} (testdata/wasi-testsuite, vendored in the repository)",
         suite.display()
     );
     let mut tests = Vec::new();
