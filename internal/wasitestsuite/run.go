@@ -128,7 +128,7 @@ func (r Results) Report() string {
 	return b.String()
 }
 
-// SuiteDir finds the suite: $WASI_TESTSUITE_DIR, else ../shared/wasi-testsuite from the
+// SuiteDir finds the suite: $WASI_TESTSUITE_DIR, else testdata/wasi-testsuite (vendored) in the
 // repository root (the nearest directory above the working directory whose go.mod declares
 // module github.com/spry-wasm/spry). The error says where it looked.
 func SuiteDir() (string, error) {
@@ -145,10 +145,10 @@ func SuiteDir() (string, error) {
 	for {
 		mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 		if err == nil && bytes.HasPrefix(mod, []byte("module github.com/spry-wasm/spry\n")) {
-			suite := filepath.Join(filepath.Dir(dir), "shared", "wasi-testsuite")
+			suite := filepath.Join(dir, "testdata", "wasi-testsuite")
 			if _, err := os.Stat(filepath.Join(suite, "tests")); err != nil {
 				return "", fmt.Errorf("the WASI test suite is missing: expected the precompiled wasi-testsuite at %s "+
-					"(../shared/wasi-testsuite from the repository root; or set WASI_TESTSUITE_DIR): %w", suite, err)
+					"(testdata/wasi-testsuite in the repository; or set WASI_TESTSUITE_DIR): %w", suite, err)
 			}
 			return suite, nil
 		}
