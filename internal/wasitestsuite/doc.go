@@ -13,6 +13,6 @@
 //	fmt.Println(res.Summary()) // wasi-testsuite: P/72 passed
 //	fmt.Print(res.Report())    // and every failing test with its reasons
 //
-// The suite is expected at ../shared/wasi-testsuite from the repository root (SuiteDir finds it,
+// The suite is vendored at testdata/wasi-testsuite in the repository (SuiteDir finds it,
 // or $WASI_TESTSUITE_DIR).
 package wasitestsuite
