@@ -20,7 +20,16 @@ const WAT: &str = r#"(module
     (func (export "indirect") (param i32) (result i32) local.get 0 i32.const 0 call_indirect (type $t))
     ;; nop, drop, block, end are free: i32.const 1
     (func (export "free") nop (block (i32.const 1) drop) nop)
-    (func (export "spin") (loop $l br $l)))"#;
+    (func (export "spin") (loop $l br $l))
+    ;; A loop that exits with br_if and continues with br: 9 per iteration (local.get, local.get,
+    ;; i32.ge_u, br_if; local.get, i32.const, i32.add, local.set; br), 4 for the exit test.
+    (func (export "count_br") (param $n i32) (local $i i32)
+        (block $done (loop $l
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $l))))
+    ;; br_if taken: local.get, br_if (2); not taken: also i32.const (drop is free): 3
+    (func (export "maybe") (param i32) (block (br_if 0 (local.get 0)) (drop (i32.const 5)))))"#;
 
 fn engine(fuel: bool) -> Engine {
     Engine::new(Config::new().consume_fuel(fuel)).unwrap()
@@ -75,6 +84,10 @@ fn operators_cost_what_the_model_says() {
     assert_eq!(cost(&mut store, instance, "count", &[Val::I32(10)]), 70);
     assert_eq!(cost(&mut store, instance, "count", &[Val::I32(1000)]), 7000);
     assert_eq!(cost(&mut store, instance, "free", &[]), 1);
+    assert_eq!(cost(&mut store, instance, "count_br", &[Val::I32(0)]), 4);
+    assert_eq!(cost(&mut store, instance, "count_br", &[Val::I32(10)]), 94);
+    assert_eq!(cost(&mut store, instance, "maybe", &[Val::I32(1)]), 2);
+    assert_eq!(cost(&mut store, instance, "maybe", &[Val::I32(0)]), 3);
     assert_eq!(cost(&mut store, instance, "indirect", &[Val::I32(1)]), 6);
 }
 

@@ -346,6 +346,18 @@ impl<'m> FuncEnv<'m> {
 
     /// Charges the pending cost to the fuel variable (before the current basic block ends).
     pub fn fuel_charge(&mut self, b: &mut FunctionBuilder<'_>) {
+        self.fuel_charge_edge(b);
+        self.fuel_pending = 0;
+    }
+
+    /// Whether a cost is pending (with fuel accounting on).
+    pub fn fuel_pending(&self) -> bool {
+        self.fuel_var.is_some() && self.fuel_pending != 0
+    }
+
+    /// Charges the pending cost to the fuel variable in the current block, an edge leaving the
+    /// basic block (`br_if` taken), and keeps it pending for the path that stays in it.
+    pub fn fuel_charge_edge(&mut self, b: &mut FunctionBuilder<'_>) {
         let Some(var) = self.fuel_var else { return };
         if self.fuel_pending == 0 {
             return;
@@ -353,7 +365,6 @@ impl<'m> FuncEnv<'m> {
         let fuel = b.use_var(var);
         let fuel = b.ins().iadd_imm_s(fuel, -self.fuel_pending);
         b.def_var(var, fuel);
-        self.fuel_pending = 0;
     }
 
     /// Stores the fuel variable to the store (before a call, which may read or change it, and at

@@ -244,9 +244,10 @@ fn fuel_cost(op: &Operator<'_>) -> i64 {
 }
 
 /// Fuel accounting before a reachable operator (a no-op without `consume_fuel`): adds its cost to the
-/// current basic block's, charges that to the fuel variable before an operator that ends the block,
-/// and stores the variable to the store before a call or a return. Loop headers and function entries
-/// check it.
+/// current basic block's, charges that to the fuel variable before an operator that ends the block
+/// (for `br_if`, on its taken edge, see `translate_op`), and stores the variable to the store before
+/// a call or a return. Loop headers and function entries check it. Every path into a loop header, a
+/// call or a return has been charged exactly the cost of the operators it ran.
 fn fuel_before_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>) {
     use Operator as O;
     if !env.tunables.consume_fuel {
@@ -255,14 +256,9 @@ fn fuel_before_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, env: &mut Func
     env.fuel_add(fuel_cost(op));
     match op {
         O::Call { .. } | O::CallIndirect { .. } | O::Return => env.fuel_save(b),
-        O::Unreachable
-        | O::Br { .. }
-        | O::BrIf { .. }
-        | O::BrTable { .. }
-        | O::Loop { .. }
-        | O::If { .. }
-        | O::Else
-        | O::End => env.fuel_charge(b),
+        O::Unreachable | O::Br { .. } | O::BrTable { .. } | O::Loop { .. } | O::If { .. } | O::Else | O::End => {
+            env.fuel_charge(b)
+        }
         _ => {}
     }
 }
@@ -424,7 +420,19 @@ fn translate_op(
             }
             let args = block_args(state.peekn(arity));
             let next = b.create_block();
-            b.ins().brif(cond, target, &args, next, &[]);
+            if env.fuel_pending() {
+                // The cost so far is charged on the taken edge only; the fall-through carries it on
+                // to the block's next charge (one charge per iteration of a loop that exits with
+                // `br_if` and continues with `br`, instead of two).
+                let edge = b.create_block();
+                b.ins().brif(cond, edge, &[], next, &[]);
+                b.seal_block(edge);
+                b.switch_to_block(edge);
+                env.fuel_charge_edge(b);
+                b.ins().jump(target, &args);
+            } else {
+                b.ins().brif(cond, target, &args, next, &[]);
+            }
             b.seal_block(next);
             b.switch_to_block(next);
         }
