@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -234,5 +237,41 @@ func TestWASIFixturesValidate(t *testing.T) {
 		if err := validate(wasm); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// SIGINT interrupts the running program: the command exits with 130, as a shell reports it.
+func TestInterruptSignal(t *testing.T) {
+	requireWASI(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "spin.wat", wasiModule("", `(data (i32.const 1024) "ready\n")
+	  (func $spin (loop $l (br $l)))
+	  (func (export "_start") (call $print (i32.const 1024) (i32.const 6)) (call $spin))`))
+	cmd := exec.Command(spryBin, "run", "spin.wat")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cacheHome)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("read %q, %v; want \"ready\"", line, err)
+	}
+	// The program runs Wasm code now: the signal handler is installed.
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitSigInt || stderr.String() != "" {
+		t.Errorf("want exit status %d and no message; got %v, stderr %q", exitSigInt, err, stderr.String())
 	}
 }
