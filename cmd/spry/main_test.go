@@ -34,11 +34,7 @@ func testMain(m *testing.M) int {
 	if err != nil {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	args := []string{"build", "-o", spryBin}
-	if haveWASI {
-		args = append(args, "-tags", "spry_wasi")
-	}
-	build := exec.Command(goTool, append(args, ".")...)
+	build := exec.Command(goTool, "build", "-o", spryBin, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building spry:", err)

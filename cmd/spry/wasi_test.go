@@ -121,16 +121,7 @@ var (
 	    (if (i32.gt_u (i32.load (i32.const 64)) (i32.const 1)) (then (call $call_foo))))`)
 )
 
-// requireWASI stops a test that needs WASI in a build without it (reported as skipped, with why).
-func requireWASI(t *testing.T) {
-	t.Helper()
-	if !haveWASI {
-		t.Skip("this build of spry has no WASI (build tag spry_wasi)")
-	}
-}
-
 func TestExitCodes(t *testing.T) {
-	requireWASI(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "hello.wat", wasiHello)
 	writeFile(t, dir, "exit3.wat", wasiExit3)
@@ -142,7 +133,6 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestArgs(t *testing.T) {
-	requireWASI(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "args.wat", wasiArgs)
 	// argv[0] is the file's base name; options after the program are the program's.
@@ -153,7 +143,6 @@ func TestArgs(t *testing.T) {
 }
 
 func TestEnv(t *testing.T) {
-	requireWASI(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "env.wat", wasiEnv)
 	r := runSpry(t, dir, []string{"SPRY_TEST_INHERITED=from host"}, "run",
@@ -164,7 +153,6 @@ func TestEnv(t *testing.T) {
 }
 
 func TestDirs(t *testing.T) {
-	requireWASI(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "files.wat", wasiFiles)
 	data := filepath.Join(dir, "data")
@@ -207,7 +195,6 @@ func TestDirs(t *testing.T) {
 }
 
 func TestTrapUnknownImports(t *testing.T) {
-	requireWASI(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "bridge.wat", wasiBridge)
 	r := runSpry(t, dir, nil, "run", "bridge.wat")
@@ -242,7 +229,6 @@ func TestWASIFixturesValidate(t *testing.T) {
 
 // SIGINT interrupts the running program: the command exits with 130, as a shell reports it.
 func TestInterruptSignal(t *testing.T) {
-	requireWASI(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "spin.wat", wasiModule("", `(data (i32.const 1024) "ready\n")
 	  (func $spin (loop $l (br $l)))
