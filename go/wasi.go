@@ -133,8 +133,12 @@ func buildWASI(o *wasiOptions) (p *C.spry_wasi_config_t, err error) {
 			return nil, fmt.Errorf("%w (WASI environment)", err)
 		}
 	}
-	for i, st := range []*wasiStream{&o.stdin, &o.stdout, &o.stderr} {
-		if err := setStream(p, C.int32_t(i), st); err != nil {
+	streams := [...]struct {
+		which C.int32_t
+		st    *wasiStream
+	}{{C.SPRY_WASI_STDIN, &o.stdin}, {C.SPRY_WASI_STDOUT, &o.stdout}, {C.SPRY_WASI_STDERR, &o.stderr}}
+	for _, s := range streams {
+		if err := setStream(p, s.which, s.st); err != nil {
 			return nil, err
 		}
 	}
@@ -207,7 +211,7 @@ func addStrings(p *C.spry_wasi_config_t, strs []string, env bool) error {
 	return takeError(C.spry_wasi_config_add_args(p, bp, C.size_t(len(buf)), &lens[0], C.size_t(len(strs))))
 }
 
-// setStream configures stdio stream which (0, 1, 2) as st says.
+// setStream configures the stdio stream which (SPRY_WASI_STDIN...) as st says.
 func setStream(p *C.spry_wasi_config_t, which C.int32_t, st *wasiStream) error {
 	switch {
 	case st.inherit:

@@ -33,8 +33,8 @@ import (
 // as stdout is written without one).
 var wasiCallbacks atomic.Int64
 
-// wasiAbort is SPRY_WASI_ABORT: end the Wasm call rather than return an errno.
-const wasiAbort = -1
+// wasiAbort ends the Wasm call rather than return an errno.
+const wasiAbort = C.SPRY_WASI_ABORT
 
 // wasiGuard, deferred by every callback, turns a panic into wasiAbort (recording the panic in the
 // store whose call runs, so that the Go call that entered Wasm raises it again), and forgets the

@@ -254,7 +254,11 @@ pub unsafe extern "C" fn spry_wasi_config_stdio_inherit(
 ///
 /// `cfg` is NULL or a live config.
 #[no_mangle]
-pub unsafe extern "C" fn spry_wasi_config_stdio_fd(cfg: *mut spry_wasi_config_t, which: i32, fd: i32) -> *mut spry_error_t {
+pub unsafe extern "C" fn spry_wasi_config_stdio_fd(
+    cfg: *mut spry_wasi_config_t,
+    which: i32,
+    fd: i32,
+) -> *mut spry_error_t {
     guard(|| {
         // SAFETY: per the contract.
         let cfg = unsafe { args::object_mut(cfg, "config") }?;
@@ -489,19 +493,28 @@ pub type spry_wasi_vfs_dir_t = spry_wasi_vfs_dir;
 #[derive(Clone, Copy)]
 pub struct spry_wasi_vfs {
     /// Writes what the node at `path` is to `*out`.
-    pub stat:
-        Option<unsafe extern "C" fn(env: uintptr_t, path: *const c_char, len: size_t, out: *mut spry_wasi_vfs_stat_t) -> i32>,
+    pub stat: Option<
+        unsafe extern "C" fn(env: uintptr_t, path: *const c_char, len: size_t, out: *mut spry_wasi_vfs_stat_t) -> i32,
+    >,
     /// Lists the directory at `path` with `spry_wasi_vfs_dir_push`, in a stable order, without "."
     /// and "..".
-    pub read_dir:
-        Option<unsafe extern "C" fn(env: uintptr_t, path: *const c_char, len: size_t, dir: *mut spry_wasi_vfs_dir_t) -> i32>,
+    pub read_dir: Option<
+        unsafe extern "C" fn(env: uintptr_t, path: *const c_char, len: size_t, dir: *mut spry_wasi_vfs_dir_t) -> i32,
+    >,
     /// Opens the regular file at `path`, writing the host's handle for it to `*out_handle`.
     pub open:
         Option<unsafe extern "C" fn(env: uintptr_t, path: *const c_char, len: size_t, out_handle: *mut u64) -> i32>,
     /// Reads up to `len` bytes at `offset` of an open file into `buf`, writing how many to `*out_n`
     /// (0 at its end).
     pub read_at: Option<
-        unsafe extern "C" fn(env: uintptr_t, handle: u64, offset: u64, buf: *mut u8, len: size_t, out_n: *mut size_t) -> i32,
+        unsafe extern "C" fn(
+            env: uintptr_t,
+            handle: u64,
+            offset: u64,
+            buf: *mut u8,
+            len: size_t,
+            out_n: *mut size_t,
+        ) -> i32,
     >,
     /// Closes a handle from `open` (once per handle; possibly when the store is deleted).
     pub close: Option<unsafe extern "C" fn(env: uintptr_t, handle: u64)>,
@@ -780,7 +793,10 @@ pub unsafe extern "C" fn spry_wasi_config_random(
 ///
 /// `store` is NULL or a live store not running a call; `cfg` is NULL or a live config.
 #[no_mangle]
-pub unsafe extern "C" fn spry_store_set_wasi(store: *mut spry_store_t, cfg: *const spry_wasi_config_t) -> *mut spry_error_t {
+pub unsafe extern "C" fn spry_store_set_wasi(
+    store: *mut spry_store_t,
+    cfg: *const spry_wasi_config_t,
+) -> *mut spry_error_t {
     guard(|| {
         // SAFETY: per the contract.
         let store = unsafe { store_mut(store) }?;
@@ -828,4 +844,350 @@ pub unsafe extern "C" fn spry_trap_exit_status(trap: *const spry_trap_t, out_cod
             None => Ok(false),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{spry_engine_delete, spry_engine_new, spry_engine_t};
+    use crate::linker::{spry_linker_delete, spry_linker_new};
+    use crate::store::{spry_store_delete, spry_store_new, store_context};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    const PROG: &str = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 256) "hello\n")
+      (data (i32.const 300) "f.txt")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 256))
+        (i32.store (i32.const 4) (i32.const 6))
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+      ;; Opens f.txt in the preopen 3 and returns the errno of reading it to 512 (count at 8).
+      (func (export "read_file") (result i32)
+        (local $e i32)
+        (local.set $e (call $path_open (i32.const 3) (i32.const 0) (i32.const 300) (i32.const 5) (i32.const 0)
+          (i64.const 2) (i64.const 2) (i32.const 0) (i32.const 12)))
+        (if (local.get $e) (then (return (local.get $e))))
+        (i32.store (i32.const 0) (i32.const 512))
+        (i32.store (i32.const 4) (i32.const 64))
+        (call $fd_read (i32.load (i32.const 12)) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (func (export "clock") (result i64)
+        (drop (call $clock (i32.const 0) (i64.const 1) (i32.const 16)))
+        (i64.load (i32.const 16)))
+      (func (export "random") (result i32)
+        (call $random (i32.const 32) (i32.const 4)))
+      (func (export "exit") (call $exit (i32.const 3)))
+      (func (export "argc") (result i32)
+        (drop (call $args_sizes (i32.const 40) (i32.const 44)))
+        (i32.load (i32.const 40))))"#;
+
+    /// An engine, a linker with WASI (through the C surface), a store set up with `cfg` and an
+    /// instance of PROG in it; `f` runs with them, then everything is deleted.
+    fn with_instance(cfg: *const spry_wasi_config_t, f: impl FnOnce(*mut spry_store_t, spry::Instance)) {
+        // SAFETY: each object is made here, used while alive and deleted once at the end.
+        unsafe {
+            let mut engine: *mut spry_engine_t = std::ptr::null_mut();
+            assert!(spry_engine_new(std::ptr::null(), &mut engine).is_null());
+            let linker = spry_linker_new(engine);
+            assert!(spry_linker_define_wasi(linker).is_null());
+            let store = spry_store_new(engine);
+            assert!(spry_store_set_wasi(store, cfg).is_null());
+            let module = spry::Module::new(&(*engine).engine, wat::parse_str(PROG).unwrap()).unwrap();
+            let inst = (*linker).linker.instantiate(store_context(store).unwrap(), &module).unwrap();
+            f(store, inst);
+            spry_store_delete(store);
+            spry_linker_delete(linker);
+            spry_engine_delete(engine);
+        }
+    }
+
+    /// Calls export `name` of `inst`, with no parameters and at most one result.
+    fn call(
+        store: *mut spry_store_t,
+        inst: spry::Instance,
+        name: &str,
+        results: &mut [spry::Val],
+    ) -> anyhow::Result<()> {
+        // SAFETY: `store` is live (see `with_instance`), and nothing else uses it during the call.
+        let f = inst.get_func(unsafe { store_context(store) }.unwrap(), name).unwrap();
+        // SAFETY: as above.
+        f.call(unsafe { store_context(store) }.unwrap(), &[], results)
+    }
+
+    fn message(err: *mut spry_error_t) -> String {
+        assert!(!err.is_null());
+        let mut n = 0;
+        // SAFETY: `err` is a live error, read then released once.
+        unsafe {
+            let p = crate::error::spry_error_message(err, &mut n);
+            let s = String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), n)).into_owned();
+            crate::error::spry_error_delete(err);
+            s
+        }
+    }
+
+    static OUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+    static FINALIZED: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "C" fn write_cb(env: uintptr_t, buf: *const u8, len: size_t, errno_out: *mut i32) -> size_t {
+        if env == 2 {
+            // SAFETY: the engine passes a writable errno slot.
+            unsafe { *errno_out = SPRY_WASI_ABORT };
+            return 0;
+        }
+        // SAFETY: the engine passes `len` readable bytes.
+        OUT.lock().unwrap().extend_from_slice(unsafe { std::slice::from_raw_parts(buf, len) });
+        len
+    }
+
+    unsafe extern "C" fn finalize(_env: uintptr_t) {
+        FINALIZED.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn output_callback_and_finalizer() {
+        let cfg = spry_wasi_config_new();
+        // SAFETY: `cfg` is live; the callback and finalizer follow their documented contracts.
+        unsafe {
+            assert!(
+                spry_wasi_config_output_callback(cfg, SPRY_WASI_STDOUT, Some(write_cb), 1, Some(finalize)).is_null()
+            );
+            let before = FINALIZED.load(Ordering::SeqCst);
+            with_instance(cfg, |store, inst| {
+                call(store, inst, "_start", &mut []).unwrap();
+            });
+            assert_eq!(OUT.lock().unwrap().as_slice(), b"hello\n");
+            assert_eq!(FINALIZED.load(Ordering::SeqCst), before, "finalized while the config holds it");
+            spry_wasi_config_delete(cfg);
+            assert_eq!(FINALIZED.load(Ordering::SeqCst), before + 1);
+        }
+    }
+
+    #[test]
+    fn abort_ends_the_call() {
+        let cfg = spry_wasi_config_new();
+        // SAFETY: as in `output_callback_and_finalizer`.
+        unsafe {
+            assert!(spry_wasi_config_output_callback(cfg, SPRY_WASI_STDOUT, Some(write_cb), 2, None).is_null());
+            with_instance(cfg, |store, inst| {
+                // Out of the engine, the abort unwinds further (the C entry points' guard catches it).
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(store, inst, "_start", &mut [])));
+                let payload = r.expect_err("the call returned");
+                assert_eq!(crate::error::panic_message(&*payload), "a WASI host callback aborted the call");
+                // The store stays usable.
+                let mut res = [spry::Val::I32(-1)];
+                call(store, inst, "random", &mut res).unwrap();
+                assert_eq!(res[0].i32(), Some(0));
+            });
+            spry_wasi_config_delete(cfg);
+        }
+    }
+
+    unsafe extern "C" fn clock_cb(_env: uintptr_t, out: *mut u64) -> i32 {
+        // SAFETY: the engine passes a writable slot.
+        unsafe { *out = 1234 };
+        0
+    }
+
+    unsafe extern "C" fn random_cb(_env: uintptr_t, buf: *mut u8, len: size_t) -> i32 {
+        // SAFETY: the engine passes `len` writable bytes.
+        unsafe { std::slice::from_raw_parts_mut(buf, len) }.fill(7);
+        0
+    }
+
+    unsafe extern "C" fn failing_random_cb(_env: uintptr_t, _buf: *mut u8, _len: size_t) -> i32 {
+        5 // EIO
+    }
+
+    #[test]
+    fn clock_random_and_exit_status() {
+        let cfg = spry_wasi_config_new();
+        // SAFETY: as in `output_callback_and_finalizer`.
+        unsafe {
+            assert!(spry_wasi_config_clock(cfg, false, Some(clock_cb), 10, 0, None).is_null());
+            assert!(spry_wasi_config_random(cfg, Some(random_cb), 0, None).is_null());
+            let failing = spry_wasi_config_clone(cfg);
+            assert!(spry_wasi_config_random(failing, Some(failing_random_cb), 0, None).is_null());
+            with_instance(cfg, |store, inst| {
+                let mut res = [spry::Val::I64(0)];
+                call(store, inst, "clock", &mut res).unwrap();
+                assert_eq!(res[0].i64(), Some(1234));
+                let mut res = [spry::Val::I32(-1)];
+                call(store, inst, "random", &mut res).unwrap();
+                assert_eq!(res[0].i32(), Some(0));
+                let err = call(store, inst, "exit", &mut []).unwrap_err();
+                let trap = crate::trap::spry_trap::boxed(err.downcast::<spry::Trap>().unwrap());
+                let mut code = -1;
+                assert!(spry_trap_exit_status(trap, &mut code));
+                assert_eq!(code, 3);
+                crate::trap::spry_trap_delete(trap);
+                let other = crate::trap::spry_trap_new("boom".as_ptr().cast(), 4);
+                assert!(!spry_trap_exit_status(other, &mut code));
+                crate::trap::spry_trap_delete(other);
+                assert!(!spry_trap_exit_status(std::ptr::null(), std::ptr::null_mut()));
+            });
+            // The clone changed on its own: its random source fails with EIO (29).
+            with_instance(failing, |store, inst| {
+                let mut res = [spry::Val::I32(-1)];
+                call(store, inst, "random", &mut res).unwrap();
+                assert_eq!(res[0].i32(), Some(29));
+            });
+            spry_wasi_config_delete(failing);
+            spry_wasi_config_delete(cfg);
+        }
+    }
+
+    // A one-file tree: "." holds "f.txt" with "virtual!".
+    const FILE: &[u8] = b"virtual!";
+
+    unsafe fn path<'a>(p: *const c_char, n: size_t) -> &'a str {
+        // SAFETY: the engine passes `n` bytes of UTF-8.
+        unsafe { std::str::from_utf8(std::slice::from_raw_parts(p.cast::<u8>(), n)).unwrap() }
+    }
+
+    unsafe extern "C" fn vfs_stat(_e: uintptr_t, p: *const c_char, n: size_t, out: *mut spry_wasi_vfs_stat_t) -> i32 {
+        // SAFETY: per `spry_wasi_vfs`.
+        let (filetype, size) = match unsafe { path(p, n) } {
+            "." => (SPRY_WASI_VFS_DIRECTORY, 0),
+            "f.txt" => (SPRY_WASI_VFS_REGULAR_FILE, FILE.len() as u64),
+            _ => return 2, // ENOENT
+        };
+        // SAFETY: per `spry_wasi_vfs`.
+        unsafe { *out = spry_wasi_vfs_stat { filetype, size, ino: 0, mtim: 0 } };
+        0
+    }
+
+    unsafe extern "C" fn vfs_read_dir(
+        _e: uintptr_t,
+        p: *const c_char,
+        n: size_t,
+        dir: *mut spry_wasi_vfs_dir_t,
+    ) -> i32 {
+        // SAFETY: per `spry_wasi_vfs`.
+        if unsafe { path(p, n) } != "." {
+            return 20; // ENOTDIR
+        }
+        // SAFETY: per `spry_wasi_vfs`.
+        unsafe {
+            assert!(!spry_wasi_vfs_dir_push(dir, "..".as_ptr().cast(), 2, SPRY_WASI_VFS_DIRECTORY, 0));
+            assert!(spry_wasi_vfs_dir_push(dir, "f.txt".as_ptr().cast(), 5, SPRY_WASI_VFS_REGULAR_FILE, 0));
+        }
+        0
+    }
+
+    static OPEN: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "C" fn vfs_open(_e: uintptr_t, p: *const c_char, n: size_t, out: *mut u64) -> i32 {
+        // SAFETY: per `spry_wasi_vfs`.
+        if unsafe { path(p, n) } != "f.txt" {
+            return 2;
+        }
+        OPEN.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: per `spry_wasi_vfs`.
+        unsafe { *out = 77 };
+        0
+    }
+
+    unsafe extern "C" fn vfs_read_at(
+        _e: uintptr_t,
+        h: u64,
+        off: u64,
+        buf: *mut u8,
+        len: size_t,
+        out_n: *mut size_t,
+    ) -> i32 {
+        assert_eq!(h, 77);
+        let rest = FILE.get(off as usize..).unwrap_or(&[]);
+        let n = rest.len().min(len);
+        // SAFETY: per `spry_wasi_vfs`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(rest.as_ptr(), buf, n);
+            *out_n = n;
+        }
+        0
+    }
+
+    unsafe extern "C" fn vfs_close(_e: uintptr_t, h: u64) {
+        assert_eq!(h, 77);
+        OPEN.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn virtual_tree() {
+        let vfs = spry_wasi_vfs {
+            stat: Some(vfs_stat),
+            read_dir: Some(vfs_read_dir),
+            open: Some(vfs_open),
+            read_at: Some(vfs_read_at),
+            close: Some(vfs_close),
+        };
+        let cfg = spry_wasi_config_new();
+        // SAFETY: as in `output_callback_and_finalizer`.
+        unsafe {
+            let missing = spry_wasi_vfs { close: None, ..vfs };
+            let err = spry_wasi_config_mount_vfs(cfg, &missing, "/v".as_ptr().cast(), 2, 0, None);
+            assert!(message(err).contains("NULL"));
+            assert!(spry_wasi_config_mount_vfs(cfg, &vfs, "/v".as_ptr().cast(), 2, 0, None).is_null());
+            with_instance(cfg, |store, inst| {
+                let mut res = [spry::Val::I32(-1)];
+                call(store, inst, "read_file", &mut res).unwrap();
+                assert_eq!(res[0].i32(), Some(0));
+                let ctx = store_context(store).unwrap();
+                let mem = inst.get_memory(ctx, "memory").unwrap();
+                let mut buf = [0u8; 12];
+                mem.read(store_context(store).unwrap(), 8, &mut buf[..4]).unwrap();
+                assert_eq!(u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize, FILE.len());
+                mem.read(store_context(store).unwrap(), 512, &mut buf[..FILE.len()]).unwrap();
+                assert_eq!(&buf[..FILE.len()], FILE);
+            });
+            assert_eq!(OPEN.load(Ordering::SeqCst), 0, "the store's deletion closes its files");
+            spry_wasi_config_delete(cfg);
+        }
+    }
+
+    #[test]
+    fn bad_arguments_change_nothing() {
+        let cfg = spry_wasi_config_new();
+        // SAFETY: `cfg` is live; the buffers are live for each call.
+        unsafe {
+            let buf = b"progxK=V";
+            // Lengths that do not add up.
+            assert!(message(spry_wasi_config_add_args(cfg, buf.as_ptr().cast(), 5, [4].as_ptr(), 1)).contains("after"));
+            assert!(message(spry_wasi_config_add_args(cfg, buf.as_ptr().cast(), 4, [5].as_ptr(), 1)).contains("past"));
+            // A NUL byte, a name with '=', invalid UTF-8.
+            assert!(!spry_wasi_config_add_args(cfg, c"a".as_ptr(), 2, [2].as_ptr(), 1).is_null());
+            assert!(!spry_wasi_config_add_env(cfg, b"K=V1".as_ptr().cast(), 4, [3, 1].as_ptr(), 1).is_null());
+            assert!(!spry_wasi_config_add_args(cfg, b"\xff".as_ptr().cast(), 1, [1].as_ptr(), 1).is_null());
+            assert!(spry_wasi_config_add_args(cfg, buf.as_ptr().cast(), 5, [4, 1].as_ptr(), 2).is_null());
+            assert!(spry_wasi_config_add_env(cfg, b"KV".as_ptr().cast(), 2, [1, 1].as_ptr(), 1).is_null());
+            assert!((*cfg).cfg.check().is_ok());
+            with_instance(cfg, |store, inst| {
+                let mut res = [spry::Val::I32(-1)];
+                call(store, inst, "argc", &mut res).unwrap();
+                assert_eq!(res[0].i32(), Some(2), "failed calls added nothing");
+            });
+            // Streams, descriptors and directories.
+            assert!(!spry_wasi_config_stdio_inherit(cfg, 3, true).is_null());
+            assert!(!spry_wasi_config_stdio_fd(cfg, SPRY_WASI_STDOUT, -1).is_null());
+            assert!(!spry_wasi_config_stdio_fd(cfg, SPRY_WASI_STDOUT, 1 << 20).is_null());
+            assert!(spry_wasi_config_stdio_fd(cfg, SPRY_WASI_STDERR, 2).is_null());
+            assert!(!spry_wasi_config_output_callback(cfg, SPRY_WASI_STDIN, Some(write_cb), 0, None).is_null());
+            let err =
+                spry_wasi_config_preopen_dir(cfg, "/no/such/dir".as_ptr().cast(), 12, "/d".as_ptr().cast(), 2, false);
+            assert!(message(err).contains("/no/such/dir"));
+            assert!(!spry_store_set_wasi(std::ptr::null_mut(), cfg).is_null());
+            assert!(!spry_linker_define_wasi(std::ptr::null_mut()).is_null());
+            assert!(spry_wasi_config_clone(std::ptr::null()).is_null());
+            spry_wasi_config_delete(cfg);
+            spry_wasi_config_delete(std::ptr::null_mut());
+        }
+    }
 }
