@@ -147,6 +147,17 @@ func TestInvoke(t *testing.T) {
 	}
 }
 
+// A reactor is initialized (_initialize) before the function --invoke names.
+func TestInvokeReactor(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "reactor.wat", `(module
+	  (global $g (mut i32) (i32.const 0))
+	  (func (export "_initialize") (global.set $g (i32.const 40)))
+	  (func (export "get") (param i32) (result i32) (i32.add (global.get $g) (local.get 0))))`)
+	expect(t, runSpry(t, dir, nil, "run", "--invoke", "get", "reactor.wat", "2"), 0, "42\n")
+	expect(t, runSpry(t, dir, nil, "run", "reactor.wat"), 0, "")
+}
+
 func TestFuel(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "compute.wat", compute)
