@@ -3,6 +3,7 @@
 #   ./build.sh          build the native library (release) where cgo finds it, then run the main example
 #   ./build.sh test     run every test: cargo test (engine, C surface, spec suite; fuzz regressions also
 #                       with debug assertions), go vet, go test (without and with -race)
+#   ./build.sh cli      build the `spry` command (cmd/spry) into target/release/spry
 #   ./build.sh header   regenerate include/spry.h from rust/spry-capi with cbindgen
 #   ./build.sh bench    run the engine benchmarks and the Go benchmarks
 #   ./build.sh lint     rustfmt --check, clippy with warnings denied, gofmt
@@ -36,8 +37,15 @@ case "$cmd" in
     # Without -race: allocation counts (alloc_test.go), RSS and malloc bounds mean something only here.
     go test -count=1 ./...
     go test -race -count=1 ./...
+    # The official WASI test suite through `spry run`, once more with its score line shown.
+    go test -count=1 -v -run '^TestWASITestsuite$' ./cmd/spry/ | grep '^wasi-testsuite:'
     # WASI programs built from source (C, Go wasip1, AssemblyScript), run through wazero and Spry.
     (cd bench && go test -count=1 ./wasiprograms/)
+    ;;
+  cli)
+    native
+    go build -o target/release/spry ./cmd/spry
+    echo "built target/release/spry"
     ;;
   header)
     cargo run -p spry-capi --features header --bin spry-header
@@ -54,7 +62,7 @@ case "$cmd" in
     test -z "$(gofmt -l go examples)" || { gofmt -l go examples; exit 1; }
     ;;
   *)
-    echo "usage: $0 [build|test|header|bench|lint]" >&2
+    echo "usage: $0 [build|test|cli|header|bench|lint]" >&2
     exit 2
     ;;
 esac
