@@ -12,9 +12,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -676,5 +678,73 @@ func TestWASIInstancePrePooling(t *testing.T) {
 			t.Fatalf("store %d: stdout %q", i, out.String())
 		}
 		s.Close()
+	}
+}
+
+// countingWriter counts bytes and allocates nothing.
+type countingWriter struct{ n int }
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
+
+func TestWASIWriterCallAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	e := newWASIEnv(t, nil)
+	var w countingWriter
+	r := e.run(t, spry.NewWASIConfig().WithStdout(&w))
+	r.put(scratch, []byte("0123456789"))
+	write := must(spry.Typed3R[int32, int32, int32, int32](must(r.inst.Func("write"))(t)))(t)
+	ctx := context.Background()
+	before := spry.WASICallbackCount()
+	allocs := testing.AllocsPerRun(100, func() {
+		if errno, err := write(ctx, 1, scratch, 10); err != nil || errno != 0 {
+			t.Fatalf("fd_write: %d, %v", errno, err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("fd_write to an io.Writer allocates %v times per call, want 0", allocs)
+	}
+	if spry.WASICallbackCount()-before != 101 || w.n != 1010 {
+		t.Errorf("%d callbacks wrote %d bytes, want 101 writes of 10 bytes", spry.WASICallbackCount()-before, w.n)
+	}
+}
+
+// goexitWriter calls runtime.Goexit (what t.Fatal does) while armed.
+type goexitWriter struct{ armed atomic.Bool }
+
+func (w *goexitWriter) Write(p []byte) (int, error) {
+	if w.armed.Load() {
+		runtime.Goexit()
+	}
+	return len(p), nil
+}
+
+func TestWASIGoexitInWriterLeavesStoreUsable(t *testing.T) {
+	e := newWASIEnv(t, nil)
+	w := new(goexitWriter)
+	r := e.run(t, spry.NewWASIConfig().WithStdout(w))
+	start := must(r.inst.Func("_start"))(t)
+	for round := 0; round < 20; round++ {
+		w.armed.Store(true)
+		var returned bool
+		var deferredErr error
+		runGoroutine(func() {
+			defer func() {
+				w.armed.Store(false)
+				_, deferredErr = start.Call(context.Background())
+			}()
+			start.Call(context.Background())
+			returned = true
+		})
+		if returned {
+			t.Fatalf("round %d: the call returned although its writer called Goexit", round)
+		}
+		if deferredErr != nil {
+			t.Fatalf("round %d: a call after the Goexit: %v", round, deferredErr)
+		}
+		if _, err := start.Call(context.Background()); err != nil {
+			t.Fatalf("round %d: a call from another goroutine: %v", round, err)
+		}
 	}
 }
