@@ -21,6 +21,7 @@ package spry
 typedef struct go_act {
 	uintptr_t store;
 	struct go_act* prev;
+	int wasi; // WASI callbacks running for this call: its WASI state is in use (wasi.go)
 } go_act;
 
 static __thread go_act* go_acts;
@@ -41,13 +42,16 @@ static spry_finalizer_t go_host_finalizer(void) { return goSpryHostFinalize; }
 uintptr_t go_current_store(void) { return go_acts ? go_acts->store : 0; }
 
 // Whether this thread is inside a call into the store registered under store (a host function of
-// the store runs on it).
+// the store runs on it). Not while a WASI callback serves the store's running call (go_act.wasi).
 int go_thread_in_store(uintptr_t store) {
 	for (go_act* a = go_acts; a; a = a->prev) {
-		if (a->store == store) return 1;
+		if (a->store == store) return !a->wasi;
 	}
 	return 0;
 }
+
+// A WASI callback (wasi.go) starts (1) or ends (-1) on this thread: it serves the innermost call.
+void go_wasi_mark(int d) { if (go_acts) go_acts->wasi += d; }
 
 // A host callback on this thread will not return (runtime.Goexit): forget the innermost activation,
 // Go's and the engine's, whose C frames Go's runtime is about to discard (see finishHost).

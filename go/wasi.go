@@ -23,18 +23,48 @@ extern int32_t goSpryVfsReadAt(uintptr_t h, uint64_t fh, uint64_t off, uint8_t* 
 extern void goSpryVfsClose(uintptr_t h, uint64_t fh);
 extern void goSpryWasiFinalize(uintptr_t h);
 
-static spry_wasi_read_t go_wasi_read(void) { return (spry_wasi_read_t)goSpryWasiRead; }
-static spry_wasi_write_t go_wasi_write(void) { return (spry_wasi_write_t)goSpryWasiWrite; }
-static spry_wasi_clock_t go_wasi_clock(void) { return (spry_wasi_clock_t)goSpryWasiClock; }
-static spry_wasi_random_t go_wasi_random(void) { return (spry_wasi_random_t)goSpryWasiRandom; }
-static spry_finalizer_t go_wasi_finalizer(void) { return (spry_finalizer_t)goSpryWasiFinalize; }
+// While a WASI callback runs, the store it serves is in the middle of a WASI call that holds the
+// store's WASI state: the trampolines mark the call's activation (enter.go), so that
+// go_thread_in_store refuses a nested call into the store, or SetWASI, which would reach that state
+// again. (A callback that calls runtime.Goexit never comes back here: its activation is abandoned
+// with the mark, see wasiGuard.)
+extern void go_wasi_mark(int d);
+#define GO_WASI(call) go_wasi_mark(1); call; go_wasi_mark(-1)
+
+static size_t go_wasi_read_tramp(uintptr_t h, uint8_t* p, size_t n, int32_t* e) {
+	size_t r; GO_WASI(r = goSpryWasiRead(h, p, n, e)); return r;
+}
+static size_t go_wasi_write_tramp(uintptr_t h, const uint8_t* p, size_t n, int32_t* e) {
+	size_t r; GO_WASI(r = goSpryWasiWrite(h, (uint8_t*)p, n, e)); return r;
+}
+static int32_t go_wasi_clock_tramp(uintptr_t h, uint64_t* out) {
+	int32_t r; GO_WASI(r = goSpryWasiClock(h, out)); return r;
+}
+static int32_t go_wasi_random_tramp(uintptr_t h, uint8_t* p, size_t n) {
+	int32_t r; GO_WASI(r = goSpryWasiRandom(h, p, n)); return r;
+}
+static int32_t go_vfs_stat_tramp(uintptr_t h, const char* path, size_t n, spry_wasi_vfs_stat_t* out) {
+	int32_t r; GO_WASI(r = goSpryVfsStat(h, (char*)path, n, out)); return r;
+}
+static int32_t go_vfs_read_dir_tramp(uintptr_t h, const char* path, size_t n, spry_wasi_vfs_dir_t* dir) {
+	int32_t r; GO_WASI(r = goSpryVfsReadDir(h, (char*)path, n, dir)); return r;
+}
+static int32_t go_vfs_open_tramp(uintptr_t h, const char* path, size_t n, uint64_t* out) {
+	int32_t r; GO_WASI(r = goSpryVfsOpen(h, (char*)path, n, out)); return r;
+}
+static int32_t go_vfs_read_at_tramp(uintptr_t h, uint64_t fh, uint64_t off, uint8_t* p, size_t n, size_t* out_n) {
+	int32_t r; GO_WASI(r = goSpryVfsReadAt(h, fh, off, p, n, out_n)); return r;
+}
+static void go_vfs_close_tramp(uintptr_t h, uint64_t fh) { GO_WASI(goSpryVfsClose(h, fh)); }
+
+static spry_wasi_read_t go_wasi_read(void) { return go_wasi_read_tramp; }
+static spry_wasi_write_t go_wasi_write(void) { return go_wasi_write_tramp; }
+static spry_wasi_clock_t go_wasi_clock(void) { return go_wasi_clock_tramp; }
+static spry_wasi_random_t go_wasi_random(void) { return go_wasi_random_tramp; }
+static spry_finalizer_t go_wasi_finalizer(void) { return goSpryWasiFinalize; }
 static spry_wasi_vfs_t go_wasi_vfs(void) {
 	spry_wasi_vfs_t v = {
-		(int32_t (*)(uintptr_t, const char*, size_t, spry_wasi_vfs_stat_t*))goSpryVfsStat,
-		(int32_t (*)(uintptr_t, const char*, size_t, spry_wasi_vfs_dir_t*))goSpryVfsReadDir,
-		(int32_t (*)(uintptr_t, const char*, size_t, uint64_t*))goSpryVfsOpen,
-		goSpryVfsReadAt,
-		goSpryVfsClose,
+		go_vfs_stat_tramp, go_vfs_read_dir_tramp, go_vfs_open_tramp, go_vfs_read_at_tramp, go_vfs_close_tramp,
 	};
 	return v;
 }
@@ -238,7 +268,12 @@ func setStream(p *C.spry_wasi_config_t, which C.int32_t, st *wasiStream) error {
 //
 // The first SetWASI with a cfg builds cfg's native configuration (opening its directories), and
 // returns its errors (a directory that does not exist, an environment variable name with '='...);
-// later ones cost one small allocation and no syscall. It fails with ErrClosed on a closed store.
+// later ones cost one small allocation and no syscall. It fails with ErrClosed on a closed store,
+// and with ErrConcurrentStoreUse while a call runs in the store (from a host function).
+//
+// The readers, writers, file trees, clocks and random sources of cfg must not use the store they
+// serve: while one runs, a call into that store, or an operation on it, returns
+// ErrConcurrentStoreUse.
 //
 // A call that ends because the guest called proc_exit returns an *ExitError carrying the code,
 // except that proc_exit(0) from a function without results (a command's _start) called from Go
@@ -252,6 +287,9 @@ func (s *Store) SetWASI(cfg *WASIConfig) error {
 		return err
 	}
 	defer s.unuse(owned)
+	if !owned {
+		return fmt.Errorf("%w: SetWASI while a call is running in the store", ErrConcurrentStoreUse)
+	}
 	cp, err := cfg.acquire()
 	if err != nil {
 		return err

@@ -748,3 +748,60 @@ func TestWASIGoexitInWriterLeavesStoreUsable(t *testing.T) {
 		}
 	}
 }
+
+// reentrantWriter calls into the store it writes for.
+type reentrantWriter struct {
+	call        func() error
+	errs        []error
+	writes      int
+	setWASI     func() error
+	setWASIErrs []error
+}
+
+func (w *reentrantWriter) Write(p []byte) (int, error) {
+	w.writes++
+	w.errs = append(w.errs, w.call())
+	w.setWASIErrs = append(w.setWASIErrs, w.setWASI())
+	return len(p), nil
+}
+
+// TestWASICallbackCannotReenterStore: a writer runs in the middle of fd_write, which holds the
+// store's WASI state; a call into the store, or SetWASI, from it is refused rather than reaching
+// that state again. Other stores are not affected.
+func TestWASICallbackCannotReenterStore(t *testing.T) {
+	e := newWASIEnv(t, nil)
+	w := new(reentrantWriter)
+	r := e.run(t, spry.NewWASIConfig().WithStdout(w))
+	other := e.run(t, spry.NewWASIConfig())
+	start := must(r.inst.Func("_start"))(t)
+	otherClock := must(other.inst.Func("clock"))(t)
+	var otherErrs []error
+	w.call = func() error {
+		_, err := otherClock.Call(context.Background(), int32(1)) // another store: allowed
+		otherErrs = append(otherErrs, err)
+		_, err = start.Call(context.Background()) // its own store: refused
+		return err
+	}
+	w.setWASI = func() error { return r.store.SetWASI(spry.NewWASIConfig()) }
+	if _, err := start.Call(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if w.writes != 1 {
+		t.Fatalf("%d writes, want 1", w.writes)
+	}
+	if !errors.Is(w.errs[0], spry.ErrConcurrentStoreUse) {
+		t.Errorf("a call into the store from its writer: %v, want ErrConcurrentStoreUse", w.errs[0])
+	}
+	if !errors.Is(w.setWASIErrs[0], spry.ErrConcurrentStoreUse) {
+		t.Errorf("SetWASI from the store's writer: %v, want ErrConcurrentStoreUse", w.setWASIErrs[0])
+	}
+	if otherErrs[0] != nil {
+		t.Errorf("a call into another store from the writer: %v", otherErrs[0])
+	}
+	// After the callback, the store takes calls again.
+	w.call = func() error { return nil }
+	w.setWASI = func() error { return nil }
+	if _, err := start.Call(context.Background()); err != nil || w.writes != 2 {
+		t.Errorf("after: %v, %d writes", err, w.writes)
+	}
+}
