@@ -142,6 +142,10 @@ struct spry_trap;
 // (`spry_wasi_config_clone`) is cheap, and changing a clone copies the shared state first, so it
 // never changes another clone or a store already set up from it. Not safe to change from several
 // threads at once; a config that is only read (`spry_store_set_wasi`) may be used by many.
+//
+// Its callbacks run in the middle of a WASI call that holds the store's WASI state: a callback
+// must not call into the store it serves (a Wasm call, `spry_store_set_wasi`, deleting it); it may
+// use other stores.
 struct spry_wasi_config;
 
 // The list a `read_dir` callback fills with `spry_wasi_vfs_dir_push`. Valid during that callback.

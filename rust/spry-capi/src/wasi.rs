@@ -13,6 +13,9 @@
 //! as the matching WASI errno. One more value, `SPRY_WASI_ABORT`, ends the Wasm call that made the
 //! WASI call (a Go callback that panicked uses it): the Wasm frames are unwound and the entry point
 //! that entered Wasm returns an error ("internal error: a WASI host callback aborted the call").
+//!
+//! A callback runs in the middle of a WASI call that holds its store's WASI state: it must not call
+//! into that store (a Wasm call, `spry_store_set_wasi`, deleting it). It may use other stores.
 
 use crate::args;
 use crate::error::{guard, guard_or, spry_error_t};
@@ -54,6 +57,10 @@ pub const SPRY_WASI_VFS_OTHER: u8 = 2;
 /// (`spry_wasi_config_clone`) is cheap, and changing a clone copies the shared state first, so it
 /// never changes another clone or a store already set up from it. Not safe to change from several
 /// threads at once; a config that is only read (`spry_store_set_wasi`) may be used by many.
+///
+/// Its callbacks run in the middle of a WASI call that holds the store's WASI state: a callback
+/// must not call into the store it serves (a Wasm call, `spry_store_set_wasi`, deleting it); it may
+/// use other stores.
 pub struct spry_wasi_config {
     cfg: WasiConfig,
 }
