@@ -36,6 +36,8 @@ case "$cmd" in
     # Without -race: allocation counts (alloc_test.go), RSS and malloc bounds mean something only here.
     go test -count=1 ./...
     go test -race -count=1 ./...
+    # WASI programs built from source (C, Go wasip1, AssemblyScript), run through wazero and Spry.
+    (cd bench && go test -count=1 ./wasiprograms/)
     ;;
   header)
     cargo run -p spry-capi --features header --bin spry-header

@@ -35,6 +35,15 @@ type Config struct {
 	// loops); contexts can then no longer interrupt running Wasm code.
 	DisableInterrupts bool
 
+	// ConsumeFuel compiles fuel accounting into code: each function charges the static cost of
+	// each basic block it runs (1 per operator; nop, drop, block, loop, end, else, unreachable
+	// and return are free, as in wasmtime) to its store's fuel and traps with TrapOutOfFuel at a
+	// function entry or loop header when none is left. A new store has no fuel: give it some with
+	// Store.SetFuel. The same program consumes the same fuel on every run. Without it (the
+	// default) code has no fuel checks at all. Modules serialized with one setting do not load
+	// into an engine with the other.
+	ConsumeFuel bool
+
 	// DisableMemoryImages copies a module's data segments into each new instance instead of
 	// mapping a copy-on-write image of them prepared at compile time. The semantics are the same.
 	DisableMemoryImages bool

@@ -63,6 +63,9 @@ func NewEngine(cfg *Config) (*Engine, error) {
 	if c.DisableMemoryImages {
 		C.spry_config_memory_images(cc, false)
 	}
+	if c.ConsumeFuel {
+		C.spry_config_consume_fuel(cc, true)
+	}
 	if c.CacheDir != "" {
 		p, n := cString(c.CacheDir)
 		err := takeError(C.spry_config_cache_dir(cc, p, n))

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 )
 
@@ -26,6 +27,8 @@ type Linker struct {
 	native shared[*C.spry_linker_t]
 	mu     sync.RWMutex // definitions exclusive, instantiations shared (the C linker is not thread-safe for definitions)
 	engine *Engine
+
+	shadowing bool // AllowShadowing's setting (under mu)
 }
 
 // NewLinker returns an empty linker for modules and stores of engine.
@@ -82,6 +85,7 @@ func (l *Linker) AllowShadowing(allow bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	C.spry_linker_allow_shadowing(p, C.bool(allow))
+	l.shadowing = allow
 	return nil
 }
 
@@ -127,15 +131,59 @@ func (l *Linker) defineHost(module, name string, hf *hostFunc) error {
 	defer l.release()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.defineHostLocked(p, module, name, hf)
+}
+
+// defineHostLocked is defineHost with the native linker acquired and l.mu held.
+func (l *Linker) defineHostLocked(p *C.spry_linker_t, module, name string, hf *hostFunc) error {
 	env := hostFuncs.add(hf)
 	mp, mn := cString(module)
 	np, nn := cString(name)
 	pp, pn := cKinds(hf.ty.Params)
 	rp, rn := cKinds(hf.ty.Results)
-	err = takeError(C.spry_linker_define_func(p, mp, mn, np, nn, pp, pn, rp, rn, hostCallback, C.size_t(env), hostFinalizer))
+	err := takeError(C.spry_linker_define_func(p, mp, mn, np, nn, pp, pn, rp, rn, hostCallback, C.size_t(env), hostFinalizer))
 	runtime.KeepAlive(module)
 	runtime.KeepAlive(name)
 	return err // on failure, the C surface already called the finalizer, which released env
+}
+
+// DefineUnknownImportsAsTraps defines every function import of m that the linker does not define
+// yet as a function that traps when called (with an *UnknownImportError), so that m instantiates
+// and runs as long as it does not call them: a module built for a richer host (JavaScript bridge
+// imports next to WASI) can still run its WASI paths. This is wasmtime's "unknown-imports-trap".
+// Call it after the linker's other definitions; it never replaces a definition, even when
+// AllowShadowing is on. Imports of other kinds (memories, tables, globals) and functions over
+// reference types are left alone: instantiation still reports them when they are missing.
+func (l *Linker) DefineUnknownImportsAsTraps(m *Module) error {
+	if m == nil {
+		return errors.New("spry: nil *Module")
+	}
+	p, err := l.acquire()
+	if err != nil {
+		return err
+	}
+	defer l.release()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.shadowing {
+		C.spry_linker_allow_shadowing(p, false)
+		defer C.spry_linker_allow_shadowing(p, true)
+	}
+	for _, imp := range m.Imports() {
+		if imp.Type.Kind != ExternFunc || imp.Type.Func.hasRefs() {
+			continue
+		}
+		unknown := &UnknownImportError{Module: imp.Module, Name: imp.Name}
+		hf, err := newRawHostFunc(imp.Type.Func, func(*Caller, []uint64) error { return unknown })
+		if err != nil {
+			return fmt.Errorf("%w (defining %s.%s)", err, imp.Module, imp.Name)
+		}
+		err = l.defineHostLocked(p, imp.Module, imp.Name, hf)
+		if err != nil && !strings.Contains(err.Error(), "is already defined") {
+			return err
+		}
+	}
+	return nil
 }
 
 // Define defines module.name as an item of a store (a function, memory, global or table). Modules

@@ -84,6 +84,15 @@ func (s *Store) Close() error { return nil }
 // Interrupt does nothing without cgo.
 func (s *Store) Interrupt() {}
 
+// SetLimits returns ErrCgoRequired without cgo.
+func (s *Store) SetLimits(limits StoreLimits) error { return ErrCgoRequired }
+
+// SetFuel returns ErrCgoRequired without cgo.
+func (s *Store) SetFuel(fuel uint64) error { return ErrCgoRequired }
+
+// Fuel returns ErrCgoRequired without cgo.
+func (s *Store) Fuel() (uint64, error) { return 0, ErrCgoRequired }
+
 // Linker resolves imports. Without cgo, NewLinker returns ErrCgoRequired.
 type Linker struct{}
 
@@ -120,6 +129,9 @@ func (l *Linker) Instantiate(ctx context.Context, s *Store, module *Module) (*In
 
 // InstantiatePre returns ErrCgoRequired without cgo.
 func (l *Linker) InstantiatePre(module *Module) (*InstancePre, error) { return nil, ErrCgoRequired }
+
+// DefineUnknownImportsAsTraps returns ErrCgoRequired without cgo.
+func (l *Linker) DefineUnknownImportsAsTraps(m *Module) error { return ErrCgoRequired }
 
 // InstancePre is a module with resolved imports. Without cgo, none can be made.
 type InstancePre struct{}

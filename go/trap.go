@@ -25,6 +25,7 @@ const (
 	TrapNullReference          TrapCode = 11 // a null reference was dereferenced
 	TrapHostError              TrapCode = 12 // a host function returned an error (or panicked)
 	TrapInternal               TrapCode = 13 // a runtime invariant was violated serving Wasm code (a bug in Spry, caught)
+	TrapOutOfFuel              TrapCode = 14 // the store ran out of fuel (Config.ConsumeFuel, Store.SetFuel)
 )
 
 // Sentinel errors, one per trap code, for errors.Is: errors.Is(err, spry.ErrUnreachable) holds when
@@ -43,6 +44,7 @@ var (
 	ErrNullReference          = errors.New("spry: null reference")
 	ErrHostError              = errors.New("spry: host function error")
 	ErrInternal               = errors.New("spry: internal runtime error")
+	ErrOutOfFuel              = errors.New("spry: all fuel consumed by WebAssembly")
 )
 
 var trapSentinels = [...]error{
@@ -59,6 +61,7 @@ var trapSentinels = [...]error{
 	TrapNullReference:          ErrNullReference,
 	TrapHostError:              ErrHostError,
 	TrapInternal:               ErrInternal,
+	TrapOutOfFuel:              ErrOutOfFuel,
 }
 
 // Err returns the sentinel error of the code (ErrUnreachable for TrapUnreachable...), or nil for an

@@ -67,6 +67,9 @@
 // reported as a trap instead of aborting the process); the instance may be left half updated.
 #define SPRY_TRAP_INTERNAL 13
 
+// The store ran out of fuel (`spry_config_consume_fuel`, `spry_store_set_fuel`).
+#define SPRY_TRAP_OUT_OF_FUEL 14
+
 // The context of a host function call: the calling instance and its store. Passed to a host
 // callback, valid only until the callback returns; owned by Spry.
 struct spry_caller;
@@ -366,6 +369,26 @@ struct spry_exporttype {
 // Shorthand for `struct spry_exporttype`.
 typedef struct spry_exporttype spry_exporttype_t;
 
+// Limits on what a store may hold (see `spry_store_set_limits`). 0 in a field means unlimited.
+// The size limits apply to each memory and table on its own, the counts to the store as a whole
+// (the memories and tables its instances define plus those made with `spry_memory_new` and
+// `spry_table_new`).
+struct spry_store_limits {
+  // The most bytes any one linear memory may have, initially or by growing.
+  uint64_t max_memory_bytes;
+  // The most elements any one table may have, initially or by growing.
+  uint64_t max_table_elements;
+  // The most instances the store may hold.
+  uint64_t max_instances;
+  // The most tables the store may own.
+  uint64_t max_tables;
+  // The most linear memories the store may own.
+  uint64_t max_memories;
+};
+
+// Shorthand for `struct spry_store_limits`.
+typedef struct spry_store_limits spry_store_limits_t;
+
 // A table of a store: exported by an instance, or made by `spry_table_new`. A plain value, valid as
 // long as its store; using it with another store, or a forged one, is an error.
 struct spry_table {
@@ -528,6 +551,18 @@ void spry_config_parallel_compilation(spry_config_t *config, bool enable);
 //
 // `config` is NULL or a live configuration.
 void spry_config_interruptible(spry_config_t *config, bool enable);
+
+// Sets whether compiled code consumes fuel (default false): each function charges the static cost
+// of each basic block it runs (1 per operator; `nop`, `drop`, `block`, `loop`, `end`, `else`,
+// `unreachable` and `return` are free) to its store's fuel (`spry_store_set_fuel`, 0 in a new
+// store) and traps with `SPRY_TRAP_OUT_OF_FUEL` at a function entry or loop header when none is
+// left. Off, code has no fuel accounting at all. Modules serialized by an engine with one setting do
+// not load into an engine with the other. NULL `config` is ignored.
+//
+// # Safety
+//
+// `config` is NULL or a live configuration.
+void spry_config_consume_fuel(spry_config_t *config, bool enable);
 
 // Sets whether a module whose active data segments all have constant offsets into its own memory,
 // within its minimum size, gets a copy-on-write memory image at compile time, which instantiation
@@ -1124,13 +1159,13 @@ spry_error_t *spry_module_new(const spry_engine_t *engine,
 // `module` is NULL or a live module; `out_bytes` and `out_len` are NULL or valid for a write.
 spry_error_t *spry_module_serialize(const spry_module_t *module, uint8_t **out_bytes, size_t *out_len);
 
-// Releases a byte array that Spry gave the caller (from `spry_module_serialize`), with the length
-// it came with. NULL `bytes` is ignored.
+// Releases a byte array that Spry gave the caller (from `spry_module_serialize` or
+// `spry_wat2wasm`), with the length it came with. NULL `bytes` is ignored.
 //
 // # Safety
 //
-// `bytes` is NULL or a byte array from `spry_module_serialize`, not yet released, and `len` is the
-// length written with it.
+// `bytes` is NULL or a byte array from `spry_module_serialize` or `spry_wat2wasm`, not yet released,
+// and `len` is the length written with it.
 void spry_bytes_delete(uint8_t *bytes, size_t len);
 
 // Loads a module from `bytes` (`len` bytes, read during the call only), an artifact of
@@ -1250,6 +1285,35 @@ spry_store_t *spry_store_new(const spry_engine_t *engine);
 // must not be deleted from a host callback).
 void spry_store_delete(spry_store_t *store);
 
+// Sets the store's limits, replacing earlier ones (a zeroed struct lifts them all). They apply to
+// what is made or grown from then on: `memory.grow` / `table.grow` past a limit return -1 to Wasm,
+// and an instantiation, `spry_memory_new`, `spry_table_new`, `spry_memory_grow` or
+// `spry_table_grow` past one fails with an error naming the limit. Returns NULL, or an error if
+// `store` or `limits` is NULL.
+//
+// # Safety
+//
+// `store` is NULL or a live store not running a call; `limits` is NULL or valid for a read.
+spry_error_t *spry_store_set_limits(spry_store_t *store, const spry_store_limits_t *limits);
+
+// Sets the fuel the store's Wasm code may consume (values above `INT64_MAX` are `INT64_MAX`). A
+// host callback may call it on the store it runs in: the Wasm code that called it continues with
+// the new amount. Returns NULL, or an error if `store` is NULL or its engine does not consume fuel
+// (`spry_config_consume_fuel`).
+//
+// # Safety
+//
+// `store` is NULL or a live store.
+spry_error_t *spry_store_set_fuel(spry_store_t *store, uint64_t fuel);
+
+// Writes the fuel the store has left (0 once exhausted) to `*out`. Returns NULL, or an error
+// (writing nothing) if `store` or `out` is NULL or its engine does not consume fuel.
+//
+// # Safety
+//
+// `store` is NULL or a live store; `out` is NULL or valid for a write.
+spry_error_t *spry_store_get_fuel(spry_store_t *store, uint64_t *out);
+
 // Makes a table of `min` elements (at most `max` if `has_max`) of kind `element` (`SPRY_FUNCREF` or
 // `SPRY_EXTERNREF`), each set to `*init` (NULL: null), in `store`. `init` is only read.
 //
@@ -1349,7 +1413,7 @@ bool spry_thread_abandon_call(void);
 // `message` is NULL or points to `len` readable bytes.
 spry_trap_t *spry_trap_new(const char *message, size_t len);
 
-// The trap's code: one of the `SPRY_TRAP_*` constants (1 to 13). 0 if `trap` is NULL.
+// The trap's code: one of the `SPRY_TRAP_*` constants (1 to 14). 0 if `trap` is NULL.
 //
 // # Safety
 //
@@ -1390,6 +1454,22 @@ bool spry_trap_frame(const spry_trap_t *trap, size_t i, spry_frame_t *out);
 // `trap` is NULL or a trap owned by the caller and not yet deleted (not one already returned from
 // a host callback).
 void spry_trap_delete(spry_trap_t *trap);
+
+// Translates the WebAssembly text `wat` (`len` bytes of UTF-8, read during the call only) into the
+// binary encoding of the module it describes. The text is one module (`(module ...)`, or its
+// fields alone); the result is not validated (pass it to `spry_module_new`, which validates).
+//
+// On success, returns NULL and writes a new byte array, owned by the caller, to `*out_bytes` and its
+// length to `*out_len`; release it with `spry_bytes_delete(*out_bytes, *out_len)` (not `free`). On
+// failure returns an error and writes nothing: a syntax error (the message gives its line and
+// column), text that is not UTF-8, NULL `out_bytes` or `out_len`, or NULL `wat` with a nonzero
+// `len`.
+//
+// # Safety
+//
+// `wat` is NULL or points to `len` readable bytes; `out_bytes` and `out_len` are NULL or valid for a
+// write.
+spry_error_t *spry_wat2wasm(const char *wat, size_t len, uint8_t **out_bytes, size_t *out_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -153,6 +153,26 @@ pub unsafe extern "C" fn spry_config_interruptible(config: *mut spry_config_t, e
     }
 }
 
+/// Sets whether compiled code consumes fuel (default false): each function charges the static cost
+/// of each basic block it runs (1 per operator; `nop`, `drop`, `block`, `loop`, `end`, `else`,
+/// `unreachable` and `return` are free) to its store's fuel (`spry_store_set_fuel`, 0 in a new
+/// store) and traps with `SPRY_TRAP_OUT_OF_FUEL` at a function entry or loop header when none is
+/// left. Off, code has no fuel accounting at all. Modules serialized by an engine with one setting do
+/// not load into an engine with the other. NULL `config` is ignored.
+///
+/// # Safety
+///
+/// `config` is NULL or a live configuration.
+#[no_mangle]
+pub unsafe extern "C" fn spry_config_consume_fuel(config: *mut spry_config_t, enable: bool) {
+    // SAFETY: per the contract.
+    unsafe {
+        update(config, |c| {
+            c.consume_fuel(enable);
+        })
+    }
+}
+
 /// Sets whether a module whose active data segments all have constant offsets into its own memory,
 /// within its minimum size, gets a copy-on-write memory image at compile time, which instantiation
 /// maps instead of copying the segments (default true). The semantics are the same either way. NULL

@@ -64,6 +64,7 @@ mod thread;
 mod trap;
 mod types;
 mod val;
+mod wat;
 
 pub use caller::*;
 pub use config::*;
@@ -84,6 +85,7 @@ pub use thread::*;
 pub use trap::*;
 pub use types::*;
 pub use val::*;
+pub use wat::*;
 
 /// The version of Spry, as a static NUL-terminated string (for example "0.1.0"). Never NULL; the
 /// caller must not free it.

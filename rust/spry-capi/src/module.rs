@@ -108,13 +108,13 @@ pub unsafe extern "C" fn spry_module_serialize(
     })
 }
 
-/// Releases a byte array that Spry gave the caller (from `spry_module_serialize`), with the length
-/// it came with. NULL `bytes` is ignored.
+/// Releases a byte array that Spry gave the caller (from `spry_module_serialize` or
+/// `spry_wat2wasm`), with the length it came with. NULL `bytes` is ignored.
 ///
 /// # Safety
 ///
-/// `bytes` is NULL or a byte array from `spry_module_serialize`, not yet released, and `len` is the
-/// length written with it.
+/// `bytes` is NULL or a byte array from `spry_module_serialize` or `spry_wat2wasm`, not yet released,
+/// and `len` is the length written with it.
 #[no_mangle]
 pub unsafe extern "C" fn spry_bytes_delete(bytes: *mut u8, len: size_t) {
     // SAFETY: per the contract, `bytes` came from `Box::<[u8]>::into_raw` with this length.

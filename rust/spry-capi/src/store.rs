@@ -26,10 +26,10 @@
 
 use crate::args;
 use crate::engine::spry_engine_t;
-use crate::error::guard_or;
+use crate::error::{guard, guard_or, spry_error_t};
 use crate::types::FuncTypeStorage;
 use anyhow::{anyhow, Result};
-use spry::{Store, StoreContextMut};
+use spry::{Store, StoreContextMut, StoreLimits};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -144,4 +144,99 @@ pub unsafe extern "C" fn spry_store_new(engine: *const spry_engine_t) -> *mut sp
 pub unsafe extern "C" fn spry_store_delete(store: *mut spry_store_t) {
     // SAFETY: per the contract.
     unsafe { args::release(store) }
+}
+
+/// Limits on what a store may hold (see `spry_store_set_limits`). 0 in a field means unlimited.
+/// The size limits apply to each memory and table on its own, the counts to the store as a whole
+/// (the memories and tables its instances define plus those made with `spry_memory_new` and
+/// `spry_table_new`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct spry_store_limits {
+    /// The most bytes any one linear memory may have, initially or by growing.
+    pub max_memory_bytes: u64,
+    /// The most elements any one table may have, initially or by growing.
+    pub max_table_elements: u64,
+    /// The most instances the store may hold.
+    pub max_instances: u64,
+    /// The most tables the store may own.
+    pub max_tables: u64,
+    /// The most linear memories the store may own.
+    pub max_memories: u64,
+}
+
+/// Shorthand for `struct spry_store_limits`.
+pub type spry_store_limits_t = spry_store_limits;
+
+impl From<&spry_store_limits> for StoreLimits {
+    fn from(c: &spry_store_limits) -> Self {
+        let some = |v: u64| (v != 0).then_some(v);
+        let count = |v: u64| (v != 0).then(|| usize::try_from(v).unwrap_or(usize::MAX));
+        StoreLimits {
+            max_memory_bytes: some(c.max_memory_bytes),
+            max_table_elements: some(c.max_table_elements),
+            max_instances: count(c.max_instances),
+            max_tables: count(c.max_tables),
+            max_memories: count(c.max_memories),
+        }
+    }
+}
+
+/// Sets the store's limits, replacing earlier ones (a zeroed struct lifts them all). They apply to
+/// what is made or grown from then on: `memory.grow` / `table.grow` past a limit return -1 to Wasm,
+/// and an instantiation, `spry_memory_new`, `spry_table_new`, `spry_memory_grow` or
+/// `spry_table_grow` past one fails with an error naming the limit. Returns NULL, or an error if
+/// `store` or `limits` is NULL.
+///
+/// # Safety
+///
+/// `store` is NULL or a live store not running a call; `limits` is NULL or valid for a read.
+#[no_mangle]
+pub unsafe extern "C" fn spry_store_set_limits(
+    store: *mut spry_store_t,
+    limits: *const spry_store_limits_t,
+) -> *mut spry_error_t {
+    guard(|| {
+        // SAFETY: per the contract.
+        let store = unsafe { store_mut(store) }?;
+        // SAFETY: per the contract.
+        let limits = unsafe { args::object(limits, "limits") }?;
+        store.set_limits(limits.into());
+        Ok(())
+    })
+}
+
+/// Sets the fuel the store's Wasm code may consume (values above `INT64_MAX` are `INT64_MAX`). A
+/// host callback may call it on the store it runs in: the Wasm code that called it continues with
+/// the new amount. Returns NULL, or an error if `store` is NULL or its engine does not consume fuel
+/// (`spry_config_consume_fuel`).
+///
+/// # Safety
+///
+/// `store` is NULL or a live store.
+#[no_mangle]
+pub unsafe extern "C" fn spry_store_set_fuel(store: *mut spry_store_t, fuel: u64) -> *mut spry_error_t {
+    guard(|| {
+        // SAFETY: per the contract; a context, not a borrow of the handle, since a callback of a
+        // running call may be the caller.
+        let mut cx = unsafe { store_context(store) }?;
+        cx.set_fuel(fuel)
+    })
+}
+
+/// Writes the fuel the store has left (0 once exhausted) to `*out`. Returns NULL, or an error
+/// (writing nothing) if `store` or `out` is NULL or its engine does not consume fuel.
+///
+/// # Safety
+///
+/// `store` is NULL or a live store; `out` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn spry_store_get_fuel(store: *mut spry_store_t, out: *mut u64) -> *mut spry_error_t {
+    guard(|| {
+        // SAFETY: per the contract, as in `spry_store_set_fuel`.
+        let cx = unsafe { store_context(store) }?;
+        let fuel = cx.fuel()?;
+        // SAFETY: per the contract.
+        unsafe { args::write(out, fuel, "out") }
+    })
 }

@@ -36,6 +36,8 @@ pub const SPRY_TRAP_HOST_ERROR: u8 = 12;
 /// An invariant of the runtime was violated while it served Wasm code (a bug in Spry, caught and
 /// reported as a trap instead of aborting the process); the instance may be left half updated.
 pub const SPRY_TRAP_INTERNAL: u8 = 13;
+/// The store ran out of fuel (`spry_config_consume_fuel`, `spry_store_set_fuel`).
+pub const SPRY_TRAP_OUT_OF_FUEL: u8 = 14;
 
 /// A trap: Wasm execution stopped abnormally. Made by Spry (owned by the caller, who releases it with
 /// `spry_trap_delete`) or by the host with `spry_trap_new` (to return from a host callback, which
@@ -124,7 +126,7 @@ pub unsafe extern "C" fn spry_trap_new(message: *const c_char, len: size_t) -> *
     spry_trap::boxed(Trap::host(anyhow::Error::msg(text)))
 }
 
-/// The trap's code: one of the `SPRY_TRAP_*` constants (1 to 13). 0 if `trap` is NULL.
+/// The trap's code: one of the `SPRY_TRAP_*` constants (1 to 14). 0 if `trap` is NULL.
 ///
 /// # Safety
 ///
@@ -234,6 +236,7 @@ mod tests {
             (SPRY_TRAP_NULL_REFERENCE, TrapCode::NullReference),
             (SPRY_TRAP_HOST_ERROR, TrapCode::HostError),
             (SPRY_TRAP_INTERNAL, TrapCode::Internal),
+            (SPRY_TRAP_OUT_OF_FUEL, TrapCode::OutOfFuel),
         ];
         assert_eq!(constants.len(), TrapCode::ALL.len());
         for (c, code) in constants {

@@ -230,13 +230,108 @@ fn pooling_instantiation(small: &[u8], big: &[u8]) {
     }
 }
 
+/// Fuel's overhead (`Config::consume_fuel`) on compute loops: the same functions run without and
+/// with fuel accounting (the store given `u64::MAX` fuel). `loop` is a tight arithmetic loop (a
+/// charge and a check per iteration, the worst case); `sieve` marks primes in memory (nested loops,
+/// loads and stores); `calls` calls a small function each iteration (the counter is stored before and
+/// reloaded after each call).
+fn fuel_overhead() {
+    let wasm = wat::parse_str(
+        r#"(module (memory 1)
+             (func (export "loop") (param $n i32) (result i32) (local $i i32) (local $x i32)
+               (loop $l
+                 (local.set $x (i32.add (i32.mul (local.get $x) (i32.const 1103515245)) (i32.const 12345)))
+                 (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 7))))
+                 (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+               (local.get $x))
+             (func (export "sieve") (param $n i32) (result i32) (local $i i32) (local $j i32) (local $count i32)
+               (memory.fill (i32.const 0) (i32.const 0) (local.get $n))
+               (local.set $i (i32.const 2))
+               (block $done (loop $outer
+                 (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+                 (if (i32.eqz (i32.load8_u (local.get $i)))
+                   (then
+                     (local.set $count (i32.add (local.get $count) (i32.const 1)))
+                     (local.set $j (i32.mul (local.get $i) (local.get $i)))
+                     (block $end (loop $inner
+                       (br_if $end (i32.ge_u (local.get $j) (local.get $n)))
+                       (i32.store8 (local.get $j) (i32.const 1))
+                       (local.set $j (i32.add (local.get $j) (local.get $i)))
+                       (br $inner)))))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br $outer)))
+               (local.get $count))
+             (func $step (param i32) (result i32) (i32.add (i32.mul (local.get 0) (i32.const 31)) (i32.const 7)))
+             (func (export "calls") (param $n i32) (result i32) (local $i i32) (local $x i32)
+               (loop $l
+                 (local.set $x (call $step (local.get $x)))
+                 (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+               (local.get $x)))"#,
+    )
+    .unwrap();
+    for (name, n) in [("loop", 10_000_000), ("sieve", 60_000), ("calls", 10_000_000)] {
+        // Both setups side by side, measured in alternating rounds, the best round of each kept:
+        // other load on the machine then skews neither.
+        let mut setups: Vec<_> = [false, true]
+            .into_iter()
+            .map(|fuel| {
+                let engine = Engine::new(Config::new().consume_fuel(fuel)).unwrap();
+                let module = Module::new(&engine, &wasm).unwrap();
+                let mut store = Store::new(&engine);
+                if fuel {
+                    store.set_fuel(u64::MAX).unwrap();
+                }
+                let instance = Linker::new(&engine).instantiate(&mut store, &module).unwrap();
+                let f = instance.get_func(&mut store, name).unwrap();
+                (store, f)
+            })
+            .collect();
+        let mut best = [f64::INFINITY; 2];
+        for _round in 0..7 {
+            for ((store, f), best) in setups.iter_mut().zip(&mut best) {
+                let mut out = [Val::I32(0)];
+                // The thread's CPU time, not wall time: time spent descheduled (the machine shared
+                // with other work) does not count.
+                let cpu = || {
+                    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+                    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+                };
+                let start = cpu();
+                let mut iters = 0u32;
+                while cpu() - start < 0.3 {
+                    f.call(&mut *store, &[Val::I32(n)], &mut out).unwrap();
+                    black_box(&out);
+                    iters += 1;
+                }
+                *best = best.min((cpu() - start) / f64::from(iters));
+            }
+        }
+        println!(
+            "fuel overhead ({name}, n = {n}): {:.2} ms without, {:.2} ms with fuel: {:+.1} % (thread CPU time, best of 7 alternating rounds)",
+            best[0] * 1e3,
+            best[1] * 1e3,
+            (best[1] / best[0] - 1.0) * 100.0
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; under `cargo test` (no flag) there is nothing to check.
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    compile_throughput();
-    serialization();
-    calls();
-    instantiation();
+    // Other arguments name the groups to run (all when none is named): `-- fuel`.
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let groups: [(&str, fn()); 5] = [
+        ("compile", compile_throughput),
+        ("serialize", serialization),
+        ("calls", calls),
+        ("instantiate", instantiation),
+        ("fuel", fuel_overhead),
+    ];
+    for (name, group) in groups {
+        if only.is_empty() || only.iter().any(|o| o == name) {
+            group();
+        }
+    }
 }

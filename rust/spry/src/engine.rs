@@ -25,6 +25,7 @@ pub struct Config {
     pub(crate) guard_size: u64,
     pub(crate) parallel_compilation: bool,
     pub(crate) interruptible: bool,
+    pub(crate) consume_fuel: bool,
     pub(crate) opt_level: &'static str,
     pub(crate) verifier: bool,
     pub(crate) cache_dir: Option<std::path::PathBuf>,
@@ -41,6 +42,7 @@ impl Default for Config {
             guard_size: 2 << 30,
             parallel_compilation: true,
             interruptible: true,
+            consume_fuel: false,
             opt_level: "speed",
             verifier: cfg!(debug_assertions),
             cache_dir: None,
@@ -109,6 +111,16 @@ impl Config {
     /// that [`crate::Store::interrupt_handle`] can stop it (default on).
     pub fn interruptible(&mut self, on: bool) -> &mut Self {
         self.interruptible = on;
+        self
+    }
+
+    /// Whether compiled code consumes fuel (default off): each function charges the static cost of
+    /// each basic block it runs to its store's fuel ([`crate::Store::set_fuel`]) and traps with
+    /// [`crate::TrapCode::OutOfFuel`] at a function entry or loop header when none is left. Off, code
+    /// has no fuel accounting at all. Artifacts record the setting: one compiled with fuel does not
+    /// load into an engine without, and the other way round.
+    pub fn consume_fuel(&mut self, on: bool) -> &mut Self {
+        self.consume_fuel = on;
         self
     }
 
@@ -303,6 +315,7 @@ impl Engine {
             memory_reservation,
             guard_size,
             interruptible: config.interruptible,
+            consume_fuel: config.consume_fuel,
             memory_images: config.memory_images,
             frontend_config: isa.frontend_config(),
         };

@@ -202,6 +202,12 @@ impl Caller<'_> {
         unsafe { &mut *self.store.as_ptr() }
     }
 
+    /// The caller VMContext (an instance's, or the store's caller block when the host called):
+    /// an identity for per-caller caches.
+    pub(crate) fn caller_vmctx(&self) -> *mut VMContext {
+        self.caller
+    }
+
     /// The calling instance's export `name` (e.g. its memory), if the caller is an instance.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         if self.caller.is_null() {

@@ -213,10 +213,7 @@ impl Instance {
         if !module.engine().same(&store.engine) {
             bail!("module and store belong to different engines");
         }
-        // The root pointer, which host functions reach the store through while Wasm runs.
-        let handle = module.new_instance(store.root().cast(), store.vm_ptr(), imports)?;
-        store.instances.push(handle);
-        let index = store.instances.len() as u32 - 1;
+        let index = store.push_instance(module, imports)?; // checks the store's limits
         let handle = &store.instances[index as usize];
         // SAFETY: no Wasm code runs on this instance yet; nothing else references it.
         let instance = unsafe { handle.instance_mut() };

@@ -35,6 +35,7 @@ mod func;
 mod global;
 mod instance;
 mod instance_pre;
+mod limits;
 mod linker;
 mod memory;
 mod module;
@@ -42,6 +43,7 @@ mod store;
 mod table;
 mod values;
 pub(crate) mod vm;
+pub mod wasi;
 // Defined in environ/ (the compiler and the runtime use them too), known by these paths in the crate.
 use environ::{debug, trap, types};
 
@@ -50,6 +52,7 @@ pub use func::{Caller, Func};
 pub use global::Global;
 pub use instance::{Extern, Instance};
 pub use instance_pre::InstancePre;
+pub use limits::StoreLimits;
 pub use linker::Linker;
 pub use memory::Memory;
 pub use module::Module;

@@ -16,6 +16,7 @@ impl Memory {
     /// A new memory of type `ty` owned by `store`.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = store.as_context_mut().inner();
+        store.limits.check_new_memory(&ty)?;
         let engine = &store.engine.inner;
         let mem = engine.allocator.allocate_memory(&ty, &engine.tunables)?;
         let index = store.push_host_memory(mem);
@@ -98,7 +99,6 @@ impl Memory {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let store = store.as_context_mut().inner();
         let m = self.vm(store)?;
-        // SAFETY: memories live as long as their store, borrowed mutably here.
-        unsafe { (*m).grow(delta)? }.ok_or_else(|| anyhow!("failed to grow memory by {delta} pages"))
+        store.grow_memory(m, delta)
     }
 }

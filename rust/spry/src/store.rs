@@ -99,6 +99,11 @@ pub struct StoreInner {
     caller: VMStoreCaller,
     pub(crate) externs: Vec<Box<dyn Any + Send + Sync>>,
     data: Option<Box<dyn Any + Send>>,
+    /// The store's limits and the counts they are checked against (see `limits.rs`).
+    pub(crate) limits: crate::limits::LimitState,
+    /// The store's WASI state (`Store::set_wasi`): boxed, so that a WASI call can borrow it and the
+    /// caller's memory at once without borrowing the rest of the store.
+    pub(crate) wasi: Option<Box<crate::wasi::WasiCtx>>,
 }
 
 /// A collection of instances and host objects: the unit of isolation and of cleanup.
@@ -141,6 +146,8 @@ impl Store {
             caller: VMStoreCaller { magic: VMSTORE_CALLER_MAGIC, store: std::ptr::null_mut() },
             externs: Vec::new(),
             data: None,
+            limits: Default::default(),
+            wasi: None,
         }));
         // SAFETY: `inner` is the fresh, exclusively owned allocation; the write goes through the root
         // pointer, which every later pointer to the state is copied from.
@@ -198,6 +205,22 @@ impl Store {
         self.state_mut().data_mut()
     }
 
+    /// Gives the store its WASI state (replacing any earlier one), which the functions of
+    /// [`crate::wasi::add_to_linker`] use when they run in this store.
+    pub fn set_wasi(&mut self, ctx: crate::wasi::WasiCtx) {
+        self.state_mut().wasi = Some(Box::new(ctx));
+    }
+
+    /// The store's WASI state, if set.
+    pub fn wasi(&self) -> Option<&crate::wasi::WasiCtx> {
+        self.state().wasi.as_deref()
+    }
+
+    /// The store's WASI state, mutably, if set.
+    pub fn wasi_mut(&mut self) -> Option<&mut crate::wasi::WasiCtx> {
+        self.state_mut().wasi.as_deref_mut()
+    }
+
     /// A handle that interrupts Wasm running in this store from any thread.
     pub fn interrupt_handle(&self) -> InterruptHandle {
         InterruptHandle { vm: self.state().vm.clone() }
@@ -239,6 +262,8 @@ impl InterruptHandle {
     /// Requests the interrupt.
     pub fn interrupt(&self) {
         self.vm.interrupt.store(1, Ordering::Relaxed);
+        // Ends a WASI sleep (`poll_oneoff`) waiting on the flag.
+        crate::wasi::wake_interrupted(&self.vm.interrupt);
     }
 }
 
@@ -357,6 +382,7 @@ impl StoreInner {
         unsafe { mem.set_vmdef(&mut *def) };
         let ptr: *mut LinearMemory = &mut *mem;
         self.host_memories.push((mem, def));
+        self.limits.memories = self.limits.memories.saturating_add(1);
         self.memory_id(ptr)
     }
 
@@ -366,6 +392,7 @@ impl StoreInner {
         unsafe { table.set_vmdef(&mut *def) };
         let ptr: *mut VmTable = &mut *table;
         self.host_tables.push((table, def));
+        self.limits.tables = self.limits.tables.saturating_add(1);
         self.table_id(ptr)
     }
 

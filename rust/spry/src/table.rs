@@ -4,7 +4,7 @@ use crate::store::{AsContext, AsContextMut, StoreInner};
 use crate::types::{TableType, ValType};
 use crate::values::Val;
 use crate::vm::table::Table as VmTable;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 
 /// A table of references.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -20,6 +20,7 @@ impl Table {
         if init.ty() != ty.element {
             bail!("table of {} initialized with a {}", ty.element, init.ty());
         }
+        store.limits.check_new_table(&ty)?;
         let raw = init.to_raw(store)? as usize;
         let index = store.push_host_table(Box::new(VmTable::new(&ty, raw)?));
         Ok(Table { store: store.id, index })
@@ -77,6 +78,6 @@ impl Table {
             bail!("table of {} grown with a {}", table.ty().element, init.ty());
         }
         let raw = init.to_raw(store)? as usize;
-        table.grow(delta, raw).ok_or_else(|| anyhow!("failed to grow table by {delta} elements"))
+        store.grow_table(t, delta, raw)
     }
 }

@@ -272,6 +272,13 @@ fn spec_wasm_v2_serialized() {
     run_suite_with("wasm-v2 (serialized)", &Config::new(), true).assert_passed();
 }
 
+/// The same suite with fuel accounting compiled in (every store given all the fuel it can hold):
+/// charging and checking fuel changes no result.
+#[test]
+fn spec_wasm_v2_fuel() {
+    run_suite("wasm-v2 (fuel)", Config::new().consume_fuel(true)).assert_passed();
+}
+
 /// The runner reports wrong results, missing traps and wrongly accepted modules (see `spec/selfcheck.rs`).
 #[test]
 fn runner_self_check() {

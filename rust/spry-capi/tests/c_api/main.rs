@@ -4,6 +4,7 @@
 
 mod calls;
 mod extremes;
+mod fuel_limits;
 mod handles;
 mod helpers;
 mod instance_pre;

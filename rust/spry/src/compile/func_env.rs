@@ -18,7 +18,7 @@ use cranelift_codegen::ir::{
     Signature, UserExternalName, Value,
 };
 use cranelift_codegen::isa::CallConv;
-use cranelift_frontend::FunctionBuilder;
+use cranelift_frontend::{FunctionBuilder, Variable};
 use std::collections::HashMap;
 
 /// The Cranelift type of a Wasm value type (references are pointers).
@@ -67,6 +67,10 @@ pub struct FuncEnv<'m> {
     sigs: HashMap<u32, SigRef>,
     direct: HashMap<u32, FuncRef>,
     builtin_sigs: HashMap<u32, SigRef>,
+    /// With fuel accounting: the variable holding the store's fuel left while the function runs.
+    fuel_var: Option<Variable>,
+    /// The cost of the operators translated since the last charge to `fuel_var`.
+    fuel_pending: i64,
 }
 
 impl<'m> FuncEnv<'m> {
@@ -79,6 +83,8 @@ impl<'m> FuncEnv<'m> {
             sigs: HashMap::new(),
             direct: HashMap::new(),
             builtin_sigs: HashMap::new(),
+            fuel_var: None,
+            fuel_pending: 0,
         }
     }
 
@@ -317,6 +323,83 @@ impl<'m> FuncEnv<'m> {
         b.seal_block(trap_block);
         self.call_builtin(b, Builtin::RaiseTrap, &[status]);
         b.ins().trap(TrapCode::UnreachableCodeReached.to_clif());
+        b.switch_to_block(cont);
+        b.seal_block(cont);
+    }
+
+    /// At function entry (with fuel accounting on): loads the store's fuel into a local variable,
+    /// which the function decrements, and checks it.
+    pub fn fuel_function_entry(&mut self, b: &mut FunctionBuilder<'_>) {
+        if !self.tunables.consume_fuel {
+            return;
+        }
+        let var = b.declare_var(I64);
+        self.fuel_var = Some(var);
+        self.fuel_load(b);
+        self.fuel_check(b);
+    }
+
+    /// Adds the cost of one operator to the charge pending for the current basic block.
+    pub fn fuel_add(&mut self, cost: i64) {
+        self.fuel_pending = self.fuel_pending.saturating_add(cost);
+    }
+
+    /// Charges the pending cost to the fuel variable (before the current basic block ends).
+    pub fn fuel_charge(&mut self, b: &mut FunctionBuilder<'_>) {
+        self.fuel_charge_edge(b);
+        self.fuel_pending = 0;
+    }
+
+    /// Whether a cost is pending (with fuel accounting on).
+    pub fn fuel_pending(&self) -> bool {
+        self.fuel_var.is_some() && self.fuel_pending != 0
+    }
+
+    /// Charges the pending cost to the fuel variable in the current block, an edge leaving the
+    /// basic block (`br_if` taken), and keeps it pending for the path that stays in it.
+    pub fn fuel_charge_edge(&mut self, b: &mut FunctionBuilder<'_>) {
+        let Some(var) = self.fuel_var else { return };
+        if self.fuel_pending == 0 {
+            return;
+        }
+        let fuel = b.use_var(var);
+        let fuel = b.ins().iadd_imm_s(fuel, -self.fuel_pending);
+        b.def_var(var, fuel);
+    }
+
+    /// Stores the fuel variable to the store (before a call, which may read or change it, and at
+    /// returns).
+    pub fn fuel_save(&mut self, b: &mut FunctionBuilder<'_>) {
+        let Some(var) = self.fuel_var else { return };
+        self.fuel_charge(b);
+        let store_ctx = self.load_vmctx_ptr(b, VMCTX_STORE_CTX);
+        let fuel = b.use_var(var);
+        b.ins().store(MemFlagsData::trusted(), fuel, store_ctx, VMSTORE_CONTEXT_FUEL as i32);
+    }
+
+    /// Reloads the fuel variable from the store (after a call).
+    pub fn fuel_load(&mut self, b: &mut FunctionBuilder<'_>) {
+        let Some(var) = self.fuel_var else { return };
+        let store_ctx = self.load_vmctx_ptr(b, VMCTX_STORE_CTX);
+        let fuel = b.ins().load(I64, MemFlagsData::trusted(), store_ctx, VMSTORE_CONTEXT_FUEL as i32);
+        b.def_var(var, fuel);
+    }
+
+    /// Traps with [`TrapCode::OutOfFuel`] if no fuel is left (0 or less), after storing the
+    /// variable back so that the store reads what was consumed. At function entry and loop headers.
+    pub fn fuel_check(&mut self, b: &mut FunctionBuilder<'_>) {
+        let Some(var) = self.fuel_var else { return };
+        self.fuel_charge(b);
+        let fuel = b.use_var(var);
+        let out = b.create_block();
+        let cont = b.create_block();
+        b.set_cold_block(out);
+        let exhausted = b.ins().icmp_imm_s(ir::condcodes::IntCC::SignedLessThanOrEqual, fuel, 0);
+        b.ins().brif(exhausted, out, &[], cont, &[]);
+        b.seal_block(out);
+        b.switch_to_block(out);
+        self.fuel_save(b);
+        b.ins().trap(TrapCode::OutOfFuel.to_clif());
         b.switch_to_block(cont);
         b.seal_block(cont);
     }

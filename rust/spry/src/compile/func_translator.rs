@@ -190,6 +190,7 @@ impl FuncTranslator {
             }
         }
         env.interrupt_check(&mut b);
+        env.fuel_function_entry(&mut b);
 
         // The function body is a block whose end returns.
         let ret = block_with_params(&mut b, ty.results());
@@ -208,13 +209,19 @@ impl FuncTranslator {
             let op = ops.read().map_err(wasm_error)?;
             validator.op(pos, &op).map_err(wasm_error)?;
             if state.reachable {
+                fuel_before_op(&op, &mut b, &mut env);
                 translate_op(&op, &mut b, &mut env, &mut state)?;
+                if matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. }) {
+                    // The callee (or a host function) used the store's counter.
+                    env.fuel_load(&mut b);
+                }
             } else {
                 translate_unreachable_op(&op, &mut b, &mut state);
             }
             if state.control.is_empty() {
                 // The function's final `end`: `ret` is current and holds the results.
                 if state.reachable {
+                    env.fuel_save(&mut b);
                     let results = state.stack.clone();
                     b.ins().return_(&results);
                 }
@@ -223,6 +230,36 @@ impl FuncTranslator {
         ops.finish().map_err(wasm_error)?;
         b.finalize(tunables.frontend_config);
         Ok(())
+    }
+}
+
+/// What an operator costs in fuel (wasmtime's model): 1, except for those that do no work of their
+/// own (structure, `nop`, `drop`) and those that leave the function.
+fn fuel_cost(op: &Operator<'_>) -> i64 {
+    use Operator as O;
+    match op {
+        O::Nop | O::Drop | O::Block { .. } | O::Loop { .. } | O::Unreachable | O::Return | O::Else | O::End => 0,
+        _ => 1,
+    }
+}
+
+/// Fuel accounting before a reachable operator (a no-op without `consume_fuel`): adds its cost to the
+/// current basic block's, charges that to the fuel variable before an operator that ends the block
+/// (for `br_if`, on its taken edge, see `translate_op`), and stores the variable to the store before
+/// a call or a return. Loop headers and function entries check it. Every path into a loop header, a
+/// call or a return has been charged exactly the cost of the operators it ran.
+fn fuel_before_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>) {
+    use Operator as O;
+    if !env.tunables.consume_fuel {
+        return;
+    }
+    env.fuel_add(fuel_cost(op));
+    match op {
+        O::Call { .. } | O::CallIndirect { .. } | O::Return => env.fuel_save(b),
+        O::Unreachable | O::Br { .. } | O::BrTable { .. } | O::Loop { .. } | O::If { .. } | O::Else | O::End => {
+            env.fuel_charge(b)
+        }
+        _ => {}
     }
 }
 
@@ -328,6 +365,7 @@ fn translate_op(
             let height = state.stack.len();
             state.stack.extend_from_slice(b.block_params(header));
             env.interrupt_check(b);
+            env.fuel_check(b);
             state.control.push(ControlFrame {
                 kind: FrameKind::Loop { header },
                 dest,
@@ -382,7 +420,19 @@ fn translate_op(
             }
             let args = block_args(state.peekn(arity));
             let next = b.create_block();
-            b.ins().brif(cond, target, &args, next, &[]);
+            if env.fuel_pending() {
+                // The cost so far is charged on the taken edge only; the fall-through carries it on
+                // to the block's next charge (one charge per iteration of a loop that exits with
+                // `br_if` and continues with `br`, instead of two).
+                let edge = b.create_block();
+                b.ins().brif(cond, edge, &[], next, &[]);
+                b.seal_block(edge);
+                b.switch_to_block(edge);
+                env.fuel_charge_edge(b);
+                b.ins().jump(target, &args);
+            } else {
+                b.ins().brif(cond, target, &args, next, &[]);
+            }
             b.seal_block(next);
             b.switch_to_block(next);
         }

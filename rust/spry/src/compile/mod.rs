@@ -190,6 +190,7 @@ mod tests {
             memory_reservation,
             guard_size,
             interruptible: true,
+            consume_fuel: false,
             memory_images: true,
             frontend_config: cranelift_native::builder()
                 .unwrap()

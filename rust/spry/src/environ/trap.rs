@@ -41,11 +41,14 @@ pub enum TrapCode {
     /// as `memory.fill` or `table.grow`): a bug in Spry, reported as a trap instead of aborting the
     /// process. The instance's state is whatever the operation left (it may be half done).
     Internal,
+    /// The store ran out of fuel (`Config::consume_fuel`, `Store::set_fuel`): checked at function
+    /// entries and loop headers.
+    OutOfFuel,
 }
 
 impl TrapCode {
     /// All trap codes, in declaration order.
-    pub const ALL: [TrapCode; 13] = [
+    pub const ALL: [TrapCode; 14] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -59,6 +62,7 @@ impl TrapCode {
         TrapCode::NullReference,
         TrapCode::HostError,
         TrapCode::Internal,
+        TrapCode::OutOfFuel,
     ];
 
     /// The code as a small integer (stable across versions: the C surface exposes it).
@@ -87,6 +91,7 @@ impl TrapCode {
             TrapCode::NullReference => "null reference",
             TrapCode::HostError => "host function error",
             TrapCode::Internal => "internal runtime error",
+            TrapCode::OutOfFuel => "all fuel consumed by WebAssembly",
         }
     }
 
@@ -232,6 +237,7 @@ mod tests {
         // The numbers are part of the C surface: existing codes keep theirs.
         assert_eq!(TrapCode::HostError.as_u8(), 12);
         assert_eq!(TrapCode::Internal.as_u8(), 13);
-        assert_eq!(TrapCode::from_u8(14), None);
+        assert_eq!(TrapCode::OutOfFuel.as_u8(), 14);
+        assert_eq!(TrapCode::from_u8(15), None);
     }
 }

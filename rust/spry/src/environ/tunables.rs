@@ -12,6 +12,8 @@ pub struct Tunables {
     pub guard_size: u64,
     /// Whether functions check the store's interrupt word at entry and at loop headers.
     pub interruptible: bool,
+    /// Whether functions charge fuel per basic block and trap when the store's fuel runs out.
+    pub consume_fuel: bool,
     /// Whether modules get copy-on-write memory images of their data segments when they qualify.
     pub memory_images: bool,
     /// The target's frontend configuration (pointer width), for `FunctionBuilder::finalize`.

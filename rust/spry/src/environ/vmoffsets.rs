@@ -4,7 +4,7 @@
 //! offset  field
 //! 0       magic: u32                        VMCONTEXT_MAGIC
 //! 8       builtins: *const VMBuiltins       runtime functions (libcalls) compiled code calls
-//! 16      store_ctx: *mut VMStoreContext    stack limit and interrupt word, shared by the store
+//! 16      store_ctx: *mut VMStoreContext    stack limit, interrupt word and fuel, shared by the store
 //! 24      type_ids: *const u32              engine-wide type index of each module type index
 //! 32      imported functions                [VMFunctionImport; n]
 //!         imported tables                   [*mut VMTableDefinition; n]
@@ -65,6 +65,9 @@ pub const VMGLOBAL_DEFINITION_SIZE: u32 = 16;
 pub const VMSTORE_CONTEXT_STACK_LIMIT: u32 = 0;
 /// Offset of `VMStoreContext::interrupt`.
 pub const VMSTORE_CONTEXT_INTERRUPT: u32 = 8;
+/// Offset of `VMStoreContext::fuel` (an `i64`: the fuel left, which compiled code with fuel
+/// accounting decrements).
+pub const VMSTORE_CONTEXT_FUEL: u32 = 16;
 
 /// Offset of a host function context's `host_call` field.
 pub const VMHOST_FUNC_CONTEXT_HOST_CALL: u32 = 8;

@@ -76,6 +76,7 @@ pub fn fingerprint(engine: &Engine) -> Vec<(&'static str, String)> {
         ("memory_reservation", t.memory_reservation.to_string()),
         ("guard_size", t.guard_size.to_string()),
         ("interruptible", t.interruptible.to_string()),
+        ("consume_fuel", t.consume_fuel.to_string()),
         ("opt_level", e.config.opt_level.to_string()),
         ("isa", format!("{} {}", isa.name(), isa.triple())),
         ("shared flags", shared.join(",")),

@@ -21,7 +21,7 @@
 use super::instance::Instance;
 use super::table::Table;
 use super::traphandlers::spry_raise_trap;
-use super::vmcontext::VMContext;
+use super::vmcontext::{store_context_of, VMContext};
 use crate::trap::TrapCode;
 use cranelift_codegen::ir::LibCall;
 use std::cell::Cell;
@@ -104,7 +104,9 @@ pub unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, mem: u32, delta: u32
         let instance = unsafe { Instance::from_vmctx(vmctx) };
         // SAFETY: the instance's memory pointers are valid while it lives.
         let memory = unsafe { &mut *instance.memory(mem) };
-        Ok(match memory.grow(u64::from(delta)) {
+        // SAFETY: per the contract; the store context outlives its instances.
+        let limit = unsafe { (*store_context_of(vmctx)).memory_limit() };
+        Ok(match memory.grow_within(u64::from(delta), limit) {
             // At most 65,536 pages: always a u32 (and never u32::MAX, the failure value).
             Ok(Some(old)) => u32::try_from(old).map_err(|_| TrapCode::Internal)?,
             _ => u32::MAX,
@@ -186,10 +188,12 @@ pub unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, delta: u3
     let r = catch(|| {
         // SAFETY: see `memory_grow`.
         let table = unsafe { &mut *Instance::from_vmctx(vmctx).table(table) };
+        // SAFETY: see `memory_grow`.
+        let limit = unsafe { (*store_context_of(vmctx)).table_limit() };
         // A reference is a pointer: 64 bits on the only supported target.
         let init = usize::try_from(init).map_err(|_| TrapCode::Internal)?;
         // The old size is at most MAX_TABLE_ELEMENTS, never u32::MAX (the failure value).
-        Ok(table.grow(delta, init).unwrap_or(u32::MAX))
+        Ok(table.grow_within(delta, init, limit).unwrap_or(u32::MAX))
     });
     // SAFETY: see `memory_grow`.
     unsafe { value_or_raise(vmctx, r) }

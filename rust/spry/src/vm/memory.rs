@@ -158,6 +158,18 @@ impl LinearMemory {
         }
     }
 
+    /// Grows by `delta` pages, but not past `limit` bytes (the store's limit, `u64::MAX` for none; a
+    /// `delta` of 0 always succeeds). Returns the old size in pages, or `None` if the memory cannot
+    /// grow that far (the limit, the maximum, or the host refused the pages).
+    pub fn grow_within(&mut self, delta: u64, limit: u64) -> Result<Option<u64>> {
+        // Checked: `delta` is any u64 from the embedder.
+        let new_bytes = self.pages.checked_add(delta).and_then(|p| p.checked_mul(WASM_PAGE_SIZE));
+        if delta > 0 && new_bytes.is_none_or(|b| b > limit) {
+            return Ok(None);
+        }
+        self.grow(delta)
+    }
+
     /// Grows by `delta` pages. Returns the old size in pages, or `None` if the memory cannot grow that
     /// far (the maximum, or the host refused the pages).
     pub fn grow(&mut self, delta: u64) -> Result<Option<u64>> {

@@ -234,6 +234,17 @@ impl Table {
         true
     }
 
+    /// Grows by `delta` elements set to `init`, but not past `limit` elements in all (the store's
+    /// limit, `u64::MAX` for none; a `delta` of 0 always succeeds). Returns the old size, or `None`
+    /// past the limit or the maximum.
+    pub fn grow_within(&mut self, delta: u32, init: usize, limit: u64) -> Option<u32> {
+        let new = u64::from(self.size()).checked_add(u64::from(delta))?;
+        if delta > 0 && new > limit {
+            return None;
+        }
+        self.grow(delta, init)
+    }
+
     /// Grows by `delta` elements set to `init`. Returns the old size, or `None` past the maximum.
     pub fn grow(&mut self, delta: u32, init: usize) -> Option<u32> {
         let old = self.size();

@@ -108,20 +108,68 @@ impl VMGlobalDefinition {
     }
 }
 
-/// State shared by every VMContext of a store: the stack limit and the interrupt flag.
+/// State shared by every VMContext of a store: the stack limit, the interrupt flag, the fuel left
+/// and the growth limits.
 #[repr(C)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct VMStoreContext {
     /// Lowest stack address Wasm code may use; checked by each function's prologue.
     pub stack_limit: UnsafeCell<usize>,
     /// Nonzero asks running Wasm code to trap with [`crate::TrapCode::Interrupt`] at its next function
     /// entry or loop back-edge. Set from any thread.
     pub interrupt: AtomicU64,
+    /// The fuel left, read and decremented by code compiled with fuel accounting (which keeps it in
+    /// a local variable and stores it back before calls and at returns); a check at a function
+    /// entry or loop header traps with [`crate::TrapCode::OutOfFuel`] when it is 0 or less. Never
+    /// above `i64::MAX`.
+    pub fuel: UnsafeCell<i64>,
+    /// The most bytes `memory.grow` (from Wasm or the host) may take any memory of the store to;
+    /// `u64::MAX` when unlimited. Not read by compiled code.
+    pub max_memory_bytes: UnsafeCell<u64>,
+    /// The most elements `table.grow` may take any table of the store to; `u64::MAX` when
+    /// unlimited. Not read by compiled code.
+    pub max_table_elements: UnsafeCell<u64>,
 }
 
-// SAFETY: `stack_limit` is only touched by the thread currently using the store (the store is not
-// `Sync`); `interrupt` is atomic and is what other threads use.
+impl Default for VMStoreContext {
+    fn default() -> Self {
+        VMStoreContext {
+            stack_limit: UnsafeCell::new(0),
+            interrupt: AtomicU64::new(0),
+            fuel: UnsafeCell::new(0),
+            max_memory_bytes: UnsafeCell::new(u64::MAX),
+            max_table_elements: UnsafeCell::new(u64::MAX),
+        }
+    }
+}
+
+// SAFETY: `stack_limit`, `fuel` and the limits are only touched by the thread currently using the
+// store (the store is not `Sync`); `interrupt` is atomic and is what other threads use.
 unsafe impl Sync for VMStoreContext {}
+
+/// The store context of the instance whose VMContext is `vmctx`.
+///
+/// # Safety
+/// `vmctx` is the VMContext of a live instance (its store context pointer was written at
+/// instantiation and outlives it).
+pub unsafe fn store_context_of(vmctx: *mut VMContext) -> *const VMStoreContext {
+    // SAFETY: per the contract, the field at `VMCTX_STORE_CTX` holds the store context pointer.
+    unsafe { *vmctx.byte_add(crate::environ::vmoffsets::VMCTX_STORE_CTX as usize).cast::<*const VMStoreContext>() }
+}
+
+impl VMStoreContext {
+    /// The memory growth limit in bytes (`u64::MAX` when unlimited).
+    pub fn memory_limit(&self) -> u64 {
+        // SAFETY: only the thread using the store touches the field (see the `Sync` impl).
+        unsafe { *self.max_memory_bytes.get() }
+    }
+
+    /// The table growth limit in elements (`u64::MAX` when unlimited).
+    pub fn table_limit(&self) -> u64 {
+        // SAFETY: as in `memory_limit`.
+        unsafe { *self.max_table_elements.get() }
+    }
+}
 
 /// What the host passes as the caller VMContext when it calls a function itself (not from Wasm): it
 /// names the store, which a host function called this way finds here (called from Wasm, it finds its
@@ -184,5 +232,6 @@ mod tests {
         assert_eq!(size_of::<VMGlobalDefinition>(), VMGLOBAL_DEFINITION_SIZE as usize);
         assert_eq!(offset_of!(VMStoreContext, stack_limit), VMSTORE_CONTEXT_STACK_LIMIT as usize);
         assert_eq!(offset_of!(VMStoreContext, interrupt), VMSTORE_CONTEXT_INTERRUPT as usize);
+        assert_eq!(offset_of!(VMStoreContext, fuel), VMSTORE_CONTEXT_FUEL as usize);
     }
 }

@@ -1,0 +1,209 @@
+//! Fuel (`Config::consume_fuel`, `Store::set_fuel`, `Store::fuel`): exact costs per operator,
+//! deterministic counts, the `OutOfFuel` trap at loop headers and function entries, fuel across host
+//! calls and `call_indirect`, artifacts that record the setting, and independence from interrupts.
+
+use spry::*;
+
+const WAT: &str = r#"(module
+    (type $t (func (param i32) (result i32)))
+    (import "env" "host" (func $host (param i32) (result i32)))
+    (table 1 funcref)
+    (elem (i32.const 0) $add1)
+    ;; local.get, i32.const, i32.add: 3
+    (func $add1 (export "add1") (type $t) local.get 0 i32.const 1 i32.add)
+    ;; 7 per iteration (local.get, i32.const, i32.add, local.tee, local.get, i32.lt_u, br_if)
+    (func (export "count") (param i32) (local i32)
+        (loop $l local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if $l))
+    ;; local.get, call: 2, plus nothing for the host function
+    (func (export "call_host") (param i32) (result i32) local.get 0 call $host)
+    ;; local.get, i32.const, call_indirect: 3, plus $add1's 3
+    (func (export "indirect") (param i32) (result i32) local.get 0 i32.const 0 call_indirect (type $t))
+    ;; nop, drop, block, end are free: i32.const 1
+    (func (export "free") nop (block (i32.const 1) drop) nop)
+    (func (export "spin") (loop $l br $l))
+    ;; A loop that exits with br_if and continues with br: 9 per iteration (local.get, local.get,
+    ;; i32.ge_u, br_if; local.get, i32.const, i32.add, local.set; br), 4 for the exit test.
+    (func (export "count_br") (param $n i32) (local $i i32)
+        (block $done (loop $l
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $l))))
+    ;; br_if taken: local.get, br_if (2); not taken: also i32.const (drop is free): 3
+    (func (export "maybe") (param i32) (block (br_if 0 (local.get 0)) (drop (i32.const 5)))))"#;
+
+fn engine(fuel: bool) -> Engine {
+    Engine::new(Config::new().consume_fuel(fuel)).unwrap()
+}
+
+/// The host function sets the store's fuel to its argument when it is nonzero.
+fn instantiate(engine: &Engine, module: &Module) -> (Store, Instance) {
+    let mut store = Store::new(engine);
+    let mut linker = Linker::new(engine);
+    linker
+        .func_new("env", "host", FuncType::new([ValType::I32], [ValType::I32]), |mut caller, args, out| {
+            let mut cx = caller.as_context_mut();
+            let seen = cx.fuel()?;
+            if let Val::I32(n) = args[0] {
+                if n > 0 {
+                    cx.set_fuel(n as u64)?;
+                }
+            }
+            out[0] = Val::I32(seen as i32);
+            Ok(())
+        })
+        .unwrap();
+    let instance = linker.instantiate(&mut store, module).unwrap();
+    (store, instance)
+}
+
+fn call(store: &mut Store, instance: Instance, name: &str, args: &[Val]) -> anyhow::Result<Option<i32>> {
+    let f = instance.get_func(&mut *store, name).unwrap();
+    let n = f.ty(&*store).results().len();
+    let mut out = vec![Val::I32(0); n];
+    f.call(&mut *store, args, &mut out)?;
+    Ok(out.first().map(|v| if let Val::I32(x) = v { *x } else { panic!("i32") }))
+}
+
+/// Fuel consumed by one call of `name`.
+fn cost(store: &mut Store, instance: Instance, name: &str, args: &[Val]) -> u64 {
+    store.set_fuel(1_000_000).unwrap();
+    call(store, instance, name, args).unwrap();
+    1_000_000 - store.fuel().unwrap()
+}
+
+fn trap_code(err: &anyhow::Error) -> Option<TrapCode> {
+    err.downcast_ref::<Trap>().map(|t| t.code())
+}
+
+#[test]
+fn operators_cost_what_the_model_says() {
+    let engine = engine(true);
+    let module = Module::new(&engine, wat::parse_str(WAT).unwrap()).unwrap();
+    let (mut store, instance) = instantiate(&engine, &module);
+    assert_eq!(cost(&mut store, instance, "add1", &[Val::I32(1)]), 3);
+    assert_eq!(cost(&mut store, instance, "count", &[Val::I32(10)]), 70);
+    assert_eq!(cost(&mut store, instance, "count", &[Val::I32(1000)]), 7000);
+    assert_eq!(cost(&mut store, instance, "free", &[]), 1);
+    assert_eq!(cost(&mut store, instance, "count_br", &[Val::I32(0)]), 4);
+    assert_eq!(cost(&mut store, instance, "count_br", &[Val::I32(10)]), 94);
+    assert_eq!(cost(&mut store, instance, "maybe", &[Val::I32(1)]), 2);
+    assert_eq!(cost(&mut store, instance, "maybe", &[Val::I32(0)]), 3);
+    assert_eq!(cost(&mut store, instance, "indirect", &[Val::I32(1)]), 6);
+}
+
+#[test]
+fn set_fuel_reads_back_and_requires_the_setting() {
+    let engine = engine(true);
+    let mut store = Store::new(&engine);
+    assert_eq!(store.fuel().unwrap(), 0, "a store starts with no fuel");
+    store.set_fuel(12345).unwrap();
+    assert_eq!(store.fuel().unwrap(), 12345);
+    store.set_fuel(u64::MAX).unwrap();
+    assert_eq!(store.fuel().unwrap(), i64::MAX as u64);
+
+    let mut plain = Store::new(&spry::Engine::default());
+    let err = plain.set_fuel(10).unwrap_err().to_string();
+    assert!(err.contains("consume_fuel"), "{err}");
+    assert!(plain.fuel().is_err());
+}
+
+#[test]
+fn the_same_program_consumes_the_same_fuel() {
+    let engine = engine(true);
+    let module = Module::new(&engine, wat::parse_str(WAT).unwrap()).unwrap();
+    let runs: Vec<u64> = (0..2)
+        .map(|_| {
+            let (mut store, instance) = instantiate(&engine, &module);
+            store.set_fuel(10_000_000).unwrap();
+            for n in [3, 100, 5000] {
+                call(&mut store, instance, "count", &[Val::I32(n)]).unwrap();
+                call(&mut store, instance, "indirect", &[Val::I32(n)]).unwrap();
+            }
+            store.fuel().unwrap()
+        })
+        .collect();
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[0], 10_000_000 - 7 * 5103 - 3 * 6);
+}
+
+#[test]
+fn running_out_traps() {
+    let engine = engine(true);
+    let module = Module::new(&engine, wat::parse_str(WAT).unwrap()).unwrap();
+    let (mut store, instance) = instantiate(&engine, &module);
+    // An endless loop stops at a loop header.
+    store.set_fuel(1000).unwrap();
+    let err = call(&mut store, instance, "spin", &[]).unwrap_err();
+    assert_eq!(trap_code(&err), Some(TrapCode::OutOfFuel), "{err:#}");
+    assert_eq!(store.fuel().unwrap(), 0);
+    // With no fuel left, a call stops at the function's entry.
+    let err = call(&mut store, instance, "add1", &[Val::I32(1)]).unwrap_err();
+    assert_eq!(trap_code(&err), Some(TrapCode::OutOfFuel));
+    // Exactly enough fuel: the call completes and leaves none.
+    store.set_fuel(3).unwrap();
+    assert_eq!(call(&mut store, instance, "add1", &[Val::I32(1)]).unwrap(), Some(2));
+    assert_eq!(store.fuel().unwrap(), 0);
+    // A loop that needs more than it has stops part way, and the store stays usable.
+    store.set_fuel(50).unwrap();
+    let err = call(&mut store, instance, "count", &[Val::I32(100)]).unwrap_err();
+    assert_eq!(trap_code(&err), Some(TrapCode::OutOfFuel));
+    store.set_fuel(100).unwrap();
+    assert_eq!(call(&mut store, instance, "add1", &[Val::I32(41)]).unwrap(), Some(42));
+    assert_eq!(store.fuel().unwrap(), 97);
+}
+
+#[test]
+fn host_functions_see_and_set_the_fuel_of_their_caller() {
+    let engine = engine(true);
+    let module = Module::new(&engine, wat::parse_str(WAT).unwrap()).unwrap();
+    let (mut store, instance) = instantiate(&engine, &module);
+    // The host sees what was left at the call (local.get and call charged), and Wasm continues
+    // with what the host set.
+    store.set_fuel(100).unwrap();
+    assert_eq!(call(&mut store, instance, "call_host", &[Val::I32(0)]).unwrap(), Some(98));
+    assert_eq!(store.fuel().unwrap(), 98);
+    assert_eq!(call(&mut store, instance, "call_host", &[Val::I32(5000)]).unwrap(), Some(96));
+    assert_eq!(store.fuel().unwrap(), 5000);
+}
+
+#[test]
+fn artifacts_record_the_setting() {
+    let fuel = engine(true);
+    let bytes = Module::new(&fuel, wat::parse_str(WAT).unwrap()).unwrap().serialize().unwrap();
+    // SAFETY: the artifact was just made by this process.
+    let loaded = unsafe { Module::deserialize(&fuel, &bytes) }.unwrap();
+    let (mut store, instance) = instantiate(&fuel, &loaded);
+    assert_eq!(cost(&mut store, instance, "count", &[Val::I32(10)]), 70);
+
+    let plain = engine(false);
+    // SAFETY: as above; it must be refused, not run.
+    let Err(err) = (unsafe { Module::deserialize(&plain, &bytes) }) else {
+        panic!("loaded into an engine without fuel")
+    };
+    let err = err.to_string();
+    assert!(err.contains("consume_fuel"), "{err}");
+    let theirs = Module::new(&plain, wat::parse_str(WAT).unwrap()).unwrap().serialize().unwrap();
+    // SAFETY: as above.
+    assert!(unsafe { Module::deserialize(&fuel, &theirs) }.is_err());
+}
+
+#[test]
+fn fuel_and_interrupts_are_independent() {
+    let engine = engine(true);
+    let module = Module::new(&engine, wat::parse_str(WAT).unwrap()).unwrap();
+    let (mut store, instance) = instantiate(&engine, &module);
+    store.set_fuel(u64::MAX).unwrap();
+    store.interrupt_handle().interrupt();
+    let err = call(&mut store, instance, "spin", &[]).unwrap_err();
+    assert_eq!(trap_code(&err), Some(TrapCode::Interrupt));
+    assert!(store.fuel().unwrap() > 0);
+}
+
+#[test]
+fn without_the_setting_code_runs_unmetered() {
+    let engine = engine(false);
+    let module = Module::new(&engine, wat::parse_str(WAT).unwrap()).unwrap();
+    let (mut store, instance) = instantiate(&engine, &module);
+    // A store without fuel would trap at once if the code checked it.
+    call(&mut store, instance, "count", &[Val::I32(1000)]).unwrap();
+}

@@ -1,0 +1,3 @@
+module spry.test/wasiprogs
+
+go 1.24
