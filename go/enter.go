@@ -36,6 +36,10 @@ static spry_trap_t* go_host_trampoline(size_t env, spry_caller_t* caller, uint64
 static spry_host_callback_t go_host_callback(void) { return go_host_trampoline; }
 static spry_finalizer_t go_host_finalizer(void) { return goSpryHostFinalize; }
 
+// The handle of the store of the innermost call into Wasm on this thread, 0 outside any: a WASI
+// callback (wasi_callbacks.go) finds the store whose call it serves with it.
+uintptr_t go_current_store(void) { return go_acts ? go_acts->store : 0; }
+
 // Whether this thread is inside a call into the store registered under store (a host function of
 // the store runs on it).
 int go_thread_in_store(uintptr_t store) {
@@ -139,6 +143,8 @@ type callState struct {
 	ctx   context.Context // the call's context (nil for none)
 	prev  context.Context // the store's context before the call (a nested call restores it)
 	arm   *interruptArm   // set when ctx can be cancelled
+	call  bool            // a call of fn, not an instantiation (see exitOutcome)
+	fn    C.spry_func_t
 }
 
 // begin starts a call into Wasm code of s: it claims the store (or checks that this is a nested
@@ -215,6 +221,11 @@ func (s *Store) end(c *callState, errp *C.spry_error_t, trapp *C.spry_trap_t) er
 	case trapp != nil && panicking:
 		discard(nil, trapp)
 	case trapp != nil:
+		if code, ok := trapExitCode(trapp); ok { // proc_exit (wasi.go)
+			discard(nil, trapp)
+			err = s.exitOutcome(c, code)
+			break
+		}
 		t := newTrap(trapp)
 		if inner, ok := hostErr.(*Trap); ok && t.code == TrapHostError {
 			t = inner // a host function returned the trap of a nested call: it goes on unchanged
@@ -310,7 +321,7 @@ func newTrap(tp *C.spry_trap_t) *Trap {
 
 // callUnchecked runs f over raw slots.
 func (s *Store) callUnchecked(ctx context.Context, f C.spry_func_t, slots []uint64) error {
-	var c callState
+	c := callState{call: true, fn: f}
 	if err := s.begin(ctx, &c); err != nil {
 		return err
 	}
@@ -325,7 +336,7 @@ func (s *Store) callUnchecked(ctx context.Context, f C.spry_func_t, slots []uint
 
 // callTyped runs f with up to four argument slots passed by value; it returns the first result slot.
 func (s *Store) callTyped(ctx context.Context, f C.spry_func_t, n int, a0, a1, a2, a3 uint64) (uint64, error) {
-	var c callState
+	c := callState{call: true, fn: f}
 	if err := s.begin(ctx, &c); err != nil {
 		return 0, err
 	}
@@ -337,7 +348,7 @@ func (s *Store) callTyped(ctx context.Context, f C.spry_func_t, n int, a0, a1, a
 
 // callChecked runs f over checked values (the path for functions with reference types).
 func (s *Store) callChecked(ctx context.Context, f C.spry_func_t, args, results []C.spry_val_t) error {
-	var c callState
+	c := callState{call: true, fn: f}
 	if err := s.begin(ctx, &c); err != nil {
 		return err
 	}

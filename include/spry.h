@@ -70,6 +70,29 @@
 // The store ran out of fuel (`spry_config_consume_fuel`, `spry_store_set_fuel`).
 #define SPRY_TRAP_OUT_OF_FUEL 14
 
+// The value a callback returns (or writes to `errno_out`) to end the Wasm call that made the WASI
+// call, rather than report an errno to the guest: the Wasm frames are unwound, and the entry point
+// that entered Wasm returns an error.
+#define SPRY_WASI_ABORT -1
+
+// The guest's stdin (descriptor 0), for the `spry_wasi_config_stdio_*` functions.
+#define SPRY_WASI_STDIN 0
+
+// The guest's stdout (descriptor 1).
+#define SPRY_WASI_STDOUT 1
+
+// The guest's stderr (descriptor 2).
+#define SPRY_WASI_STDERR 2
+
+// A regular file of a virtual tree (`spry_wasi_vfs_stat`).
+#define SPRY_WASI_VFS_REGULAR_FILE 0
+
+// A directory of a virtual tree.
+#define SPRY_WASI_VFS_DIRECTORY 1
+
+// Any other node of a virtual tree (reported to the guest as `unknown`).
+#define SPRY_WASI_VFS_OTHER 2
+
 // The context of a host function call: the calling instance and its store. Passed to a host
 // callback, valid only until the callback returns; owned by Spry.
 struct spry_caller;
@@ -113,6 +136,16 @@ struct spry_store;
 // `spry_trap_delete`) or by the host with `spry_trap_new` (to return from a host callback, which
 // passes its ownership to Spry).
 struct spry_trap;
+
+// What every store running a program shares: arguments, environment, stdio, preopened directories,
+// virtual trees, clocks and random source. Owned by the caller (`spry_wasi_config_delete`); cloning
+// (`spry_wasi_config_clone`) is cheap, and changing a clone copies the shared state first, so it
+// never changes another clone or a store already set up from it. Not safe to change from several
+// threads at once; a config that is only read (`spry_store_set_wasi`) may be used by many.
+struct spry_wasi_config;
+
+// The list a `read_dir` callback fills with `spry_wasi_vfs_dir_push`. Valid during that callback.
+struct spry_wasi_vfs_dir;
 
 // Shorthand for `struct spry_caller`.
 typedef struct spry_caller spry_caller_t;
@@ -420,6 +453,70 @@ struct spry_frame {
 
 // Shorthand for `struct spry_frame`.
 typedef struct spry_frame spry_frame_t;
+
+// Shorthand for `struct spry_wasi_config`.
+typedef struct spry_wasi_config spry_wasi_config_t;
+
+// Reads stdin for the guest: up to `len` bytes into `buf`; returns how many (0 at the end of
+// input). On failure writes a POSIX errno (or `SPRY_WASI_ABORT`) to `*errno_out`, which is 0 on
+// entry, and the result is ignored. Called on the thread running the guest.
+typedef size_t (*spry_wasi_read_t)(uintptr_t env, uint8_t *buf, size_t len, int32_t *errno_out);
+
+// Writes the guest's stdout or stderr: some of the `len` bytes at `buf` (at least one), returning
+// how many; `buf` points into the guest's memory and is valid only during the call. On failure
+// writes a POSIX errno (or `SPRY_WASI_ABORT`) to `*errno_out`, which is 0 on entry, and the result
+// is ignored. Called on the thread running the guest.
+typedef size_t (*spry_wasi_write_t)(uintptr_t env, const uint8_t *buf, size_t len, int32_t *errno_out);
+
+// Shorthand for `struct spry_wasi_vfs_dir`.
+typedef struct spry_wasi_vfs_dir spry_wasi_vfs_dir_t;
+
+// What the `stat` callback of a virtual tree reports of a node.
+struct spry_wasi_vfs_stat {
+  // `SPRY_WASI_VFS_REGULAR_FILE`, `_DIRECTORY` or `_OTHER`.
+  uint8_t filetype;
+  // Size in bytes.
+  uint64_t size;
+  // An inode number unique within the tree, or 0.
+  uint64_t ino;
+  // Modification time, in nanoseconds since the Unix epoch (0 if unknown).
+  uint64_t mtim;
+};
+
+// Shorthand for `struct spry_wasi_vfs_stat`.
+typedef struct spry_wasi_vfs_stat spry_wasi_vfs_stat_t;
+
+// The callbacks of a read-only virtual file tree (a Go `fs.FS`...). Paths are UTF-8, not
+// NUL-terminated, in Go's `fs.ValidPath` form: "." for the root, else slash-separated names without
+// ".", ".." or empty ones (the WASI layer resolves ".." itself, never above the root). Each callback
+// returns 0 or a POSIX errno (`ENOENT`, `ENOTDIR`...), or `SPRY_WASI_ABORT`, and is called on the
+// thread running the guest with the `env` of `spry_wasi_config_mount_vfs`. Every field is required.
+struct spry_wasi_vfs {
+  // Writes what the node at `path` is to `*out`.
+  int32_t (*stat)(uintptr_t env, const char *path, size_t len, spry_wasi_vfs_stat_t *out);
+  // Lists the directory at `path` with `spry_wasi_vfs_dir_push`, in a stable order, without "."
+  // and "..".
+  int32_t (*read_dir)(uintptr_t env, const char *path, size_t len, spry_wasi_vfs_dir_t *dir);
+  // Opens the regular file at `path`, writing the host's handle for it to `*out_handle`.
+  int32_t (*open)(uintptr_t env, const char *path, size_t len, uint64_t *out_handle);
+  // Reads up to `len` bytes at `offset` of an open file into `buf`, writing how many to `*out_n`
+  // (0 at its end).
+  int32_t (*read_at)(uintptr_t env, uint64_t handle, uint64_t offset, uint8_t *buf, size_t len, size_t *out_n);
+  // Closes a handle from `open` (once per handle; possibly when the store is deleted).
+  void (*close)(uintptr_t env, uint64_t handle);
+};
+
+// Shorthand for `struct spry_wasi_vfs`.
+typedef struct spry_wasi_vfs spry_wasi_vfs_t;
+
+// A clock: writes the time in nanoseconds (since the Unix epoch for the wall clock, since a fixed
+// origin for the monotonic one, never decreasing) to `*out_ns` and returns 0; any other result ends
+// the Wasm call as `SPRY_WASI_ABORT` does. Called on the thread running the guest.
+typedef int32_t (*spry_wasi_clock_t)(uintptr_t env, uint64_t *out_ns);
+
+// A random source: fills the `len` bytes at `buf` entirely and returns 0, or returns a POSIX errno
+// (or `SPRY_WASI_ABORT`). Called on the thread running the guest.
+typedef int32_t (*spry_wasi_random_t)(uintptr_t env, uint8_t *buf, size_t len);
 
 // Any error not of a kind below.
 #define SPRY_ERROR_OTHER 0
@@ -1454,6 +1551,210 @@ bool spry_trap_frame(const spry_trap_t *trap, size_t i, spry_frame_t *out);
 // `trap` is NULL or a trap owned by the caller and not yet deleted (not one already returned from
 // a host callback).
 void spry_trap_delete(spry_trap_t *trap);
+
+// A new, empty configuration: no arguments or environment, stdin at end of input, stdout and stderr
+// discarded, no preopens, the system clocks and random source. Owned by the caller; release it with
+// `spry_wasi_config_delete`. Never NULL.
+spry_wasi_config_t *spry_wasi_config_new(void);
+
+// A copy of `cfg` (cheap: the state is shared until one of them changes), owned by the caller.
+// NULL if `cfg` is NULL.
+//
+// # Safety
+//
+// `cfg` is NULL or a live config.
+spry_wasi_config_t *spry_wasi_config_clone(const spry_wasi_config_t *cfg);
+
+// Releases `cfg`. Stores set up from it keep what they need. NULL is ignored.
+//
+// # Safety
+//
+// `cfg` is NULL or a config from `spry_wasi_config_new`/`_clone`, not yet deleted.
+void spry_wasi_config_delete(spry_wasi_config_t *cfg);
+
+// Appends `n` arguments (`argv[0]` first: the program's name), packed: `buf` holds them one after
+// the other (`buf_len` bytes in all, no separators), the i-th `lens[i]` bytes long, UTF-8. Returns
+// NULL, or an error changing nothing: NULL `cfg`, lengths that do not add up to `buf_len`, invalid
+// UTF-8, or an argument containing a NUL byte.
+//
+// # Safety
+//
+// `cfg` is NULL or a live config; `buf` and `lens` are NULL or point to `buf_len` bytes and `n`
+// lengths.
+spry_error_t *spry_wasi_config_add_args(spry_wasi_config_t *cfg,
+                                        const char *buf,
+                                        size_t buf_len,
+                                        const size_t *lens,
+                                        size_t n);
+
+// Adds `n` environment variables, packed as in `spry_wasi_config_add_args` as `2 * n` strings:
+// name, value, name, value... (`lens` holds `2 * n` lengths). Returns NULL, or an error changing
+// nothing: as for `spry_wasi_config_add_args`, or a name containing `=`.
+//
+// # Safety
+//
+// `cfg` is NULL or a live config; `buf` and `lens` are NULL or point to `buf_len` bytes and `2 * n`
+// lengths.
+spry_error_t *spry_wasi_config_add_env(spry_wasi_config_t *cfg,
+                                       const char *buf,
+                                       size_t buf_len,
+                                       const size_t *lens,
+                                       size_t n);
+
+// Makes stdin, stdout and stderr the process's own (descriptors 0, 1 and 2, used directly). NULL
+// `cfg` is ignored.
+//
+// # Safety
+//
+// `cfg` is NULL or a live config.
+void spry_wasi_config_inherit_stdio(spry_wasi_config_t *cfg);
+
+// Makes the stream `which` (`SPRY_WASI_STDIN`, `_STDOUT` or `_STDERR`) the process's own
+// descriptor of the same number (`inherit` true), or nothing (`inherit` false: stdin at end of
+// input, output discarded). Returns NULL, or an error for NULL `cfg` or an invalid `which`.
+//
+// # Safety
+//
+// `cfg` is NULL or a live config.
+spry_error_t *spry_wasi_config_stdio_inherit(spry_wasi_config_t *cfg, int32_t which, bool inherit);
+
+// Makes the stream `which` a duplicate of the host descriptor `fd` (a file, a pipe; made with
+// `F_DUPFD_CLOEXEC`): the guest reads or writes it directly, without a callback. The caller keeps
+// `fd` and closes it when it likes; the duplicate is closed once neither a config nor a store uses
+// it. Returns NULL, or an error changing nothing: NULL `cfg`, an invalid `which`, or a descriptor
+// that cannot be duplicated (`EBADF`...).
+//
+// # Safety
+//
+// `cfg` is NULL or a live config.
+spry_error_t *spry_wasi_config_stdio_fd(spry_wasi_config_t *cfg, int32_t which, int32_t fd);
+
+// Makes the guest's stdin the callback `cb` with `env`. `env` belongs to the config from this call
+// on: `finalizer` (may be NULL) is called with it once no config or store uses it, or before this
+// function returns if it fails. Returns NULL, or an error: NULL `cfg` or `cb`.
+//
+// # Safety
+//
+// `cfg` is NULL or a live config; `cb` behaves as `spry_wasi_read_t` documents, from any thread
+// that runs a store set up with the config.
+spry_error_t *spry_wasi_config_stdin_callback(spry_wasi_config_t *cfg,
+                                              spry_wasi_read_t cb,
+                                              uintptr_t env,
+                                              spry_finalizer_t finalizer);
+
+// Makes the guest's stdout (`which` is `SPRY_WASI_STDOUT`) or stderr (`SPRY_WASI_STDERR`) the
+// callback `cb` with `env`, owned as in `spry_wasi_config_stdin_callback`. Returns NULL, or an
+// error: NULL `cfg` or `cb`, or another `which`.
+//
+// # Safety
+//
+// `cfg` is NULL or a live config; `cb` behaves as `spry_wasi_write_t` documents, from any thread
+// that runs a store set up with the config.
+spry_error_t *spry_wasi_config_output_callback(spry_wasi_config_t *cfg,
+                                               int32_t which,
+                                               spry_wasi_write_t cb,
+                                               uintptr_t env,
+                                               spry_finalizer_t finalizer);
+
+// Preopens the host directory `host` (a path, UTF-8) as `guest` (e.g. "/", "/data", "."), read-only
+// (every mutation fails, files cannot be opened for writing) or read-write. The directory is opened
+// now, once; every store set up with the config shares the descriptor, and nothing the guest does
+// reaches outside it (cap-std). Returns NULL, or an error changing nothing: NULL `cfg`, invalid
+// UTF-8, or a directory that cannot be opened.
+//
+// # Safety
+//
+// `cfg` is NULL or a live config; the strings are NULL or point to their stated lengths.
+spry_error_t *spry_wasi_config_preopen_dir(spry_wasi_config_t *cfg,
+                                           const char *host,
+                                           size_t host_len,
+                                           const char *guest,
+                                           size_t guest_len,
+                                           bool read_only);
+
+// Adds an entry to the list of a `read_dir` callback: `name` (one path component, UTF-8, copied),
+// its type (`SPRY_WASI_VFS_*`) and inode number (or 0). Returns false, adding nothing, for NULL
+// `dir`, an invalid name or type.
+//
+// # Safety
+//
+// `dir` is NULL or the list passed to the running `read_dir` callback; `name` is NULL or points to
+// `len` bytes.
+bool spry_wasi_vfs_dir_push(spry_wasi_vfs_dir_t *dir,
+                            const char *name,
+                            size_t len,
+                            uint8_t filetype,
+                            uint64_t ino);
+
+// Mounts a read-only virtual file tree served by the callbacks `vfs` (copied) with `env` as `guest`
+// (e.g. "/assets"). `env` is owned as in `spry_wasi_config_stdin_callback`. Returns NULL, or an
+// error: NULL `cfg` or `vfs`, a NULL callback, or a `guest` that is not UTF-8.
+//
+// # Safety
+//
+// `cfg` is NULL or a live config; `vfs` is NULL or valid for a read; `guest` is NULL or points to
+// `guest_len` bytes; the callbacks behave as `spry_wasi_vfs` documents, from any thread that runs a
+// store set up with the config.
+spry_error_t *spry_wasi_config_mount_vfs(spry_wasi_config_t *cfg,
+                                         const spry_wasi_vfs_t *vfs,
+                                         const char *guest,
+                                         size_t guest_len,
+                                         uintptr_t env,
+                                         spry_finalizer_t finalizer);
+
+// Sets a clock: the wall clock (`CLOCK_REALTIME`, `monotonic` false) or the monotonic clock
+// (`monotonic` true) becomes the callback `cb` with `env` and the given resolution in nanoseconds
+// (0 is taken as 1). `env` is owned as in `spry_wasi_config_stdin_callback`. Returns NULL, or an
+// error for NULL `cfg` or `cb`.
+//
+// # Safety
+//
+// `cfg` is NULL or a live config; `cb` behaves as `spry_wasi_clock_t` documents, from any thread
+// that runs a store set up with the config.
+spry_error_t *spry_wasi_config_clock(spry_wasi_config_t *cfg,
+                                     bool monotonic,
+                                     spry_wasi_clock_t cb,
+                                     uint64_t resolution,
+                                     uintptr_t env,
+                                     spry_finalizer_t finalizer);
+
+// Makes the callback `cb` with `env` the source of `random_get`. `env` is owned as in
+// `spry_wasi_config_stdin_callback`. Returns NULL, or an error for NULL `cfg` or `cb`.
+//
+// # Safety
+//
+// `cfg` is NULL or a live config; `cb` behaves as `spry_wasi_random_t` documents, from any thread
+// that runs a store set up with the config.
+spry_error_t *spry_wasi_config_random(spry_wasi_config_t *cfg,
+                                      spry_wasi_random_t cb,
+                                      uintptr_t env,
+                                      spry_finalizer_t finalizer);
+
+// Gives `store` its own WASI state made from `cfg` (not consumed; it may be deleted or changed
+// afterwards without affecting the store), replacing any earlier one: a descriptor table with stdio
+// and the preopens, made without a syscall. Returns NULL, or an error: NULL `store` or `cfg`.
+//
+// # Safety
+//
+// `store` is NULL or a live store not running a call; `cfg` is NULL or a live config.
+spry_error_t *spry_store_set_wasi(spry_store_t *store, const spry_wasi_config_t *cfg);
+
+// Defines every function of `wasi_snapshot_preview1` in `linker`. Each finds its state in the
+// calling store (`spry_store_set_wasi`); a call in a store without one traps. Returns NULL, or an
+// error: NULL `linker`, or a WASI name already defined (unless shadowing is allowed).
+//
+// # Safety
+//
+// `linker` is NULL or a live linker not used elsewhere during the call.
+spry_error_t *spry_linker_define_wasi(spry_linker_t *linker);
+
+// Whether `trap` ended a call because the guest called `proc_exit`; if so writes its exit code to
+// `*out_code` (which may be NULL). False for NULL `trap` and for every other trap.
+//
+// # Safety
+//
+// `trap` is NULL or a live trap; `out_code` is NULL or valid for a write.
+bool spry_trap_exit_status(const spry_trap_t *trap, int32_t *out_code);
 
 // Translates the WebAssembly text `wat` (`len` bytes of UTF-8, read during the call only) into the
 // binary encoding of the module it describes. The text is one module (`(module ...)`, or its

@@ -34,11 +34,7 @@ func testMain(m *testing.M) int {
 	if err != nil {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	args := []string{"build", "-o", spryBin}
-	if haveWASI {
-		args = append(args, "-tags", "spry_wasi")
-	}
-	build := exec.Command(goTool, append(args, ".")...)
+	build := exec.Command(goTool, "build", "-o", spryBin, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building spry:", err)
@@ -149,6 +145,17 @@ func TestInvoke(t *testing.T) {
 	if r.code != exitError || !strings.Contains(r.stderr, `no function "nope"`) || !strings.Contains(r.stderr, "add, spin, grow") {
 		t.Errorf("want an error naming the exports; got %v", r)
 	}
+}
+
+// A reactor is initialized (_initialize) before the function --invoke names.
+func TestInvokeReactor(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "reactor.wat", `(module
+	  (global $g (mut i32) (i32.const 0))
+	  (func (export "_initialize") (global.set $g (i32.const 40)))
+	  (func (export "get") (param i32) (result i32) (i32.add (global.get $g) (local.get 0))))`)
+	expect(t, runSpry(t, dir, nil, "run", "--invoke", "get", "reactor.wat", "2"), 0, "42\n")
+	expect(t, runSpry(t, dir, nil, "run", "reactor.wat"), 0, "")
 }
 
 func TestFuel(t *testing.T) {

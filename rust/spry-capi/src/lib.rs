@@ -64,6 +64,7 @@ mod thread;
 mod trap;
 mod types;
 mod val;
+mod wasi;
 mod wat;
 
 pub use caller::*;
@@ -85,6 +86,7 @@ pub use thread::*;
 pub use trap::*;
 pub use types::*;
 pub use val::*;
+pub use wasi::*;
 pub use wat::*;
 
 /// The version of Spry, as a static NUL-terminated string (for example "0.1.0"). Never NULL; the
