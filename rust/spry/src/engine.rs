@@ -260,7 +260,7 @@ pub(crate) struct EngineInner {
     pub config: Config,
     pub isa: OwnedTargetIsa,
     pub tunables: Tunables,
-    pub allocator: Box<dyn InstanceAllocator>,
+    pub allocator: Arc<dyn InstanceAllocator>,
     types: Mutex<TypeRegistry>,
     trampolines: Mutex<HashMap<FuncType, Arc<Trampolines>>>,
     trampoline_code: Mutex<Vec<CodeMemory>>,
@@ -319,9 +319,9 @@ impl Engine {
             memory_images: config.memory_images,
             frontend_config: isa.frontend_config(),
         };
-        let allocator: Box<dyn InstanceAllocator> = match &config.allocation_strategy {
-            InstanceAllocationStrategy::OnDemand => Box::new(OnDemandAllocator),
-            InstanceAllocationStrategy::Pooling(pooling) => Box::new(PoolingAllocator::new(pooling, &tunables)?),
+        let allocator: Arc<dyn InstanceAllocator> = match &config.allocation_strategy {
+            InstanceAllocationStrategy::OnDemand => Arc::new(OnDemandAllocator),
+            InstanceAllocationStrategy::Pooling(pooling) => Arc::new(PoolingAllocator::new(pooling, &tunables)?),
         };
         Ok(Engine {
             inner: Arc::new(EngineInner {

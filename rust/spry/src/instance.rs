@@ -1,15 +1,16 @@
-//! [`Instance`] and the things it exports: [`Extern`], [`Memory`], [`Global`], [`Table`].
+//! [`Instance`], and [`Extern`]: what an instance exports (a [`Func`], [`Memory`], [`Global`] or
+//! [`Table`], each in its own file) or a module imports.
 
 use crate::environ::info::EntityIndex;
 use crate::func::{invoke, Func};
+use crate::global::Global;
+use crate::memory::Memory;
 use crate::module::Module;
 use crate::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreInner};
+use crate::table::Table;
 use crate::trap::Trap;
-use crate::types::{ExternType, GlobalType, MemoryType, TableType, ValType};
-use crate::values::Val;
+use crate::types::ExternType;
 use crate::vm::instance::{Imports, Instance as VmInstance};
-use crate::vm::memory::LinearMemory;
-use crate::vm::table::Table as VmTable;
 use anyhow::{anyhow, bail, Result};
 
 /// An instantiated module. A small handle into its store.
@@ -114,13 +115,13 @@ impl From<Memory> for Extern {
 
 /// The export `name` of `instance`, registered in `store`.
 pub(crate) fn export_of(store: &mut StoreInner, instance: &VmInstance, name: &str) -> Option<Extern> {
-    let info = instance.module().info();
+    let info = &instance.runtime().info;
     let (_, index) = info.exports.iter().find(|(n, _)| n == name)?;
     Some(entity_extern(store, instance, *index))
 }
 
 fn entity_extern(store: &mut StoreInner, instance: &VmInstance, index: EntityIndex) -> Extern {
-    let info = instance.module().info();
+    let info = &instance.runtime().info;
     let id = store.id;
     match index {
         EntityIndex::Func(f) => {
@@ -235,7 +236,7 @@ impl Instance {
 
     /// The module this is an instance of.
     pub fn module(&self, store: impl AsContext) -> Option<Module> {
-        self.vm(store.as_context().0).ok().map(|i| i.module().clone())
+        self.vm(store.as_context().0).ok().and_then(|i| Module::from_runtime(i.module()))
     }
 
     /// The export `name`.
@@ -254,7 +255,7 @@ impl Instance {
         let instance: *const VmInstance = instance;
         // SAFETY: as in `get_export`.
         let instance = unsafe { &*instance };
-        let info = instance.module().info();
+        let info = &instance.runtime().info;
         info.exports.iter().map(|(name, index)| (name.clone(), entity_extern(store, instance, *index))).collect()
     }
 
@@ -273,235 +274,5 @@ impl Instance {
     /// The exported table `name`.
     pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
         self.get_export(store, name)?.into_table()
-    }
-}
-
-/// A linear memory. Its bytes never move: a view stays valid across growth (but does not grow).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Memory {
-    pub(crate) store: u64,
-    pub(crate) index: u32,
-}
-
-impl Memory {
-    /// A new memory of type `ty` owned by `store`.
-    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
-        let store = store.as_context_mut().inner();
-        store.limits.check_new_memory(&ty)?;
-        let engine = &store.engine.inner;
-        let mem = engine.allocator.allocate_memory(&ty, &engine.tunables)?;
-        let index = store.push_host_memory(mem);
-        Ok(Memory { store: store.id, index })
-    }
-
-    fn vm(&self, store: &StoreInner) -> Result<*mut LinearMemory> {
-        store.item(&store.memories, self.store, self.index, "memory").copied()
-    }
-
-    fn get<'a>(&self, store: &'a StoreInner) -> Option<&'a LinearMemory> {
-        // SAFETY: memories live as long as their store.
-        self.vm(store).ok().map(|m| unsafe { &*m })
-    }
-
-    /// The memory's type, with its current size as the minimum.
-    pub fn ty(&self, store: impl AsContext) -> MemoryType {
-        self.get(store.as_context().0).map(|m| m.ty()).unwrap_or(MemoryType::new(0, None))
-    }
-
-    /// Current size in pages.
-    pub fn size(&self, store: impl AsContext) -> u64 {
-        self.get(store.as_context().0).map_or(0, |m| m.pages())
-    }
-
-    /// Current size in bytes.
-    pub fn data_size(&self, store: impl AsContext) -> usize {
-        self.get(store.as_context().0).map_or(0, |m| m.byte_size())
-    }
-
-    /// The memory's bytes (empty if `store` is not the memory's store).
-    pub fn data<'a>(&self, store: impl Into<StoreContext<'a>>) -> &'a [u8] {
-        self.get(store.into().0).map_or(&[], |m| m.data())
-    }
-
-    /// The memory's bytes, mutably.
-    pub fn data_mut<'a>(&self, store: impl Into<StoreContextMut<'a>>) -> &'a mut [u8] {
-        let store = store.into().inner();
-        match self.vm(store) {
-            // SAFETY: memories live as long as their store, which is borrowed mutably for 'a.
-            Ok(m) => unsafe { (*m).data_mut() },
-            Err(_) => &mut [],
-        }
-    }
-
-    /// Copies `buf.len()` bytes at `offset` into `buf`: an error (and nothing read) if the range is
-    /// not within the memory's current size (any `offset`, up to `usize::MAX`, is checked, never
-    /// wrapped) or `store` is not the memory's store.
-    pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
-        let store = store.as_context().0;
-        let m = self.get(store).ok_or_else(|| anyhow!("memory is not a memory of this store"))?;
-        let end = offset.checked_add(buf.len());
-        let src = end.and_then(|end| m.data().get(offset..end));
-        buf.copy_from_slice(src.ok_or_else(|| anyhow!("out of bounds memory access"))?);
-        Ok(())
-    }
-
-    /// Copies `buf` to the memory at `offset`: an error (and nothing written) if the range is not
-    /// within the memory's current size or `store` is not the memory's store.
-    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
-        let store = store.as_context_mut().inner();
-        let m = self.vm(store)?;
-        // SAFETY: memories live as long as their store, borrowed mutably here.
-        let data = unsafe { (*m).data_mut() };
-        let end = offset.checked_add(buf.len());
-        let dst = end.and_then(|end| data.get_mut(offset..end));
-        dst.ok_or_else(|| anyhow!("out of bounds memory access"))?.copy_from_slice(buf);
-        Ok(())
-    }
-
-    /// Test and diagnostic hook, not a stable API: the id of the copy-on-write memory image mapped
-    /// over this memory (see [`crate::Module::memory_image_id`]), `None` when its pages are plain
-    /// anonymous memory (or `store` is not the memory's store).
-    #[doc(hidden)]
-    pub fn mapped_image_id(&self, store: impl AsContext) -> Option<u64> {
-        self.get(store.as_context().0).and_then(|m| m.mapped_image())
-    }
-
-    /// Grows by `delta` pages; returns the old size in pages.
-    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
-        let store = store.as_context_mut().inner();
-        let m = self.vm(store)?;
-        store.grow_memory(m, delta)
-    }
-}
-
-/// A global variable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Global {
-    pub(crate) store: u64,
-    pub(crate) index: u32,
-}
-
-impl Global {
-    /// A new global of type `ty` with value `init`, owned by `store`.
-    pub fn new(mut store: impl AsContextMut, ty: GlobalType, init: Val) -> Result<Global> {
-        let store = store.as_context_mut().inner();
-        if init.ty() != ty.content {
-            bail!("global of type {} initialized with a {}", ty.content, init.ty());
-        }
-        let raw = init.to_raw(store)?;
-        let index = store.push_host_global(ty, raw);
-        Ok(Global { store: store.id, index })
-    }
-
-    fn data<'a>(&self, store: &'a StoreInner) -> Result<&'a crate::store::GlobalData> {
-        store.item(&store.globals, self.store, self.index, "global")
-    }
-
-    /// The global's type.
-    pub fn ty(&self, store: impl AsContext) -> GlobalType {
-        self.data(store.as_context().0).map_or(GlobalType::new(ValType::I32, false), |g| g.ty)
-    }
-
-    /// The global's value.
-    pub fn get(&self, mut store: impl AsContextMut) -> Val {
-        let store = store.as_context_mut().inner();
-        let Ok(g) = self.data(store) else { return Val::I32(0) };
-        let (ty, def) = (g.ty.content, g.def);
-        // SAFETY: globals live as long as their store.
-        let raw = unsafe { (*def).get_u64() };
-        Val::from_raw(store, raw, ty)
-    }
-
-    /// Sets the global's value (it must be mutable and of the right type).
-    pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<()> {
-        let store = store.as_context_mut().inner();
-        let g = self.data(store)?;
-        if !g.ty.mutable {
-            bail!("global is immutable");
-        }
-        if value.ty() != g.ty.content {
-            bail!("global of type {} set to a {}", g.ty.content, value.ty());
-        }
-        let def = g.def;
-        let raw = value.to_raw(store)?;
-        // SAFETY: globals live as long as their store.
-        unsafe { (*def).set_u64(raw) };
-        Ok(())
-    }
-}
-
-/// A table of references.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Table {
-    pub(crate) store: u64,
-    pub(crate) index: u32,
-}
-
-impl Table {
-    /// A new table of type `ty` with every element set to `init`, owned by `store`.
-    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
-        let store = store.as_context_mut().inner();
-        if init.ty() != ty.element {
-            bail!("table of {} initialized with a {}", ty.element, init.ty());
-        }
-        store.limits.check_new_table(&ty)?;
-        let raw = init.to_raw(store)? as usize;
-        let index = store.push_host_table(Box::new(VmTable::new(&ty, raw)?));
-        Ok(Table { store: store.id, index })
-    }
-
-    fn vm(&self, store: &StoreInner) -> Result<*mut VmTable> {
-        store.item(&store.tables, self.store, self.index, "table").copied()
-    }
-
-    /// The table's type, with its current size as the minimum.
-    pub fn ty(&self, store: impl AsContext) -> TableType {
-        // SAFETY: tables live as long as their store.
-        self.vm(store.as_context().0).map_or(TableType::new(ValType::FuncRef, 0, None), |t| unsafe { (*t).ty() })
-    }
-
-    /// Current number of elements.
-    pub fn size(&self, store: impl AsContext) -> u32 {
-        // SAFETY: tables live as long as their store.
-        self.vm(store.as_context().0).map_or(0, |t| unsafe { (*t).size() })
-    }
-
-    /// Element `index`, or `None` if out of bounds.
-    pub fn get(&self, mut store: impl AsContextMut, index: u32) -> Option<Val> {
-        let store = store.as_context_mut().inner();
-        let t = self.vm(store).ok()?;
-        // SAFETY: tables live as long as their store, borrowed mutably here (reading a function table
-        // may make the element's reference).
-        let (raw, ty) = unsafe { ((*t).get(index)?, (*t).ty().element) };
-        Some(Val::from_raw(store, raw as u64, ty))
-    }
-
-    /// Sets element `index`.
-    pub fn set(&self, mut store: impl AsContextMut, index: u32, value: Val) -> Result<()> {
-        let store = store.as_context_mut().inner();
-        let t = self.vm(store)?;
-        // SAFETY: tables live as long as their store, borrowed mutably here.
-        let table = unsafe { &mut *t };
-        if value.ty() != table.ty().element {
-            bail!("table of {} set to a {}", table.ty().element, value.ty());
-        }
-        let raw = value.to_raw(store)? as usize;
-        if !table.set(index, raw) {
-            bail!("table index out of bounds");
-        }
-        Ok(())
-    }
-
-    /// Grows by `delta` elements set to `init`; returns the old size.
-    pub fn grow(&self, mut store: impl AsContextMut, delta: u32, init: Val) -> Result<u32> {
-        let store = store.as_context_mut().inner();
-        let t = self.vm(store)?;
-        // SAFETY: tables live as long as their store, borrowed mutably here.
-        let table = unsafe { &mut *t };
-        if init.ty() != table.ty().element {
-            bail!("table of {} grown with a {}", table.ty().element, init.ty());
-        }
-        let raw = init.to_raw(store)? as usize;
-        store.grow_table(t, delta, raw)
     }
 }

@@ -29,30 +29,35 @@
 #![deny(missing_docs)]
 
 mod compile;
-mod debug;
 mod engine;
 mod environ;
 mod func;
+mod global;
 mod instance;
 mod instance_pre;
 mod limits;
 mod linker;
+mod memory;
 mod module;
 mod store;
-mod trap;
-mod types;
+mod table;
 mod values;
 pub(crate) mod vm;
 pub mod wasi;
+// Defined in environ/ (the compiler and the runtime use them too), known by these paths in the crate.
+use environ::{debug, trap, types};
 
 pub use engine::{Config, Engine, ResourceExhausted, ResourceKind};
 pub use func::{Caller, Func};
-pub use instance::{Extern, Global, Instance, Memory, Table};
+pub use global::Global;
+pub use instance::{Extern, Instance};
 pub use instance_pre::InstancePre;
 pub use limits::StoreLimits;
 pub use linker::Linker;
+pub use memory::Memory;
 pub use module::Module;
 pub use store::{AsContext, AsContextMut, InterruptHandle, Store, StoreContext, StoreContextMut};
+pub use table::Table;
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType, ValType};
 pub use values::{ExternRef, Val};

@@ -14,7 +14,7 @@
 use crate::module::Module;
 use crate::store::{AsContext, AsContextMut, Store, StoreContextMut, StoreInner};
 use crate::types::{MemoryType, TableType};
-use crate::vm::instance::{Imports, InstanceHandle};
+use crate::vm::instance::Imports;
 use crate::WASM_PAGE_SIZE;
 use anyhow::{bail, Result};
 
@@ -138,7 +138,7 @@ impl StoreInner {
             defined_tables.iter().try_for_each(|ty| l.check_table(ty))?;
         }
         // The root pointer, which host functions reach the store through while Wasm runs.
-        let handle = InstanceHandle::new(module, self.root().cast(), self.vm_ptr(), imports)?;
+        let handle = module.new_instance(self.root().cast(), self.vm_ptr(), imports)?;
         self.instances.push(handle);
         self.limits.memories = self.limits.memories.saturating_add(defined_memories.len());
         self.limits.tables = self.limits.tables.saturating_add(defined_tables.len());

@@ -4,8 +4,8 @@
 use crate::environ::index::{
     DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, GlobalIndex, MemoryIndex, TableIndex,
 };
+use crate::environ::types::{FuncType, GlobalType, MemoryType, TableType};
 use crate::environ::vmoffsets::VMOffsets;
-use crate::types::{FuncType, GlobalType, MemoryType, TableType};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;

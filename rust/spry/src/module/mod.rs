@@ -5,17 +5,20 @@ pub use crate::environ::info;
 pub mod serialize;
 
 use crate::compile::{self, CompiledCode};
-use crate::engine::{Engine, Trampolines};
+use crate::engine::Engine;
 use crate::types::{ExportType, ExternType, ImportType, ValType};
 use crate::vm::code_memory::CodeMemory;
 use crate::vm::code_registry::{self, CodeInfo, CodeRegistration, FunctionRange, TrapSite};
+use crate::vm::instance::{Imports, InstanceHandle};
 use crate::vm::libcalls;
 use crate::vm::memory_image::MemoryImage;
+use crate::vm::module_runtime::{ModuleRuntime, ModuleRuntimeInfo};
 use crate::vm::table::TableTemplate;
-use crate::vm::vmcontext::VMArrayCallFn;
+use crate::vm::vmcontext::VMStoreContext;
 use anyhow::{anyhow, Context as _, Result};
 use cranelift_codegen::ir::LibCall;
 use info::{ConstExpr, ElementMode, EntityIndex, ModuleInfo};
+use std::any::Any;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,14 +30,8 @@ pub struct Module {
 
 struct ModuleInner {
     engine: Engine,
-    info: ModuleInfo,
-    functions: Vec<(u32, u32)>,
-    type_ids: Box<[u32]>,
-    trampolines: Vec<Arc<Trampolines>>,
-    /// The copy-on-write image of the active data segments, with the memory it is for.
-    memory_image: Option<(u32, MemoryImage)>,
-    /// The initial contents of each defined table, when the element segments are applied lazily.
-    table_templates: Option<Box<[Option<Box<TableTemplate>>]>>,
+    /// What instances need: metadata, code pointers, type ids, memory image, table templates.
+    runtime: ModuleRuntimeInfo,
     /// Trap sites and function ranges of `code` (also registered in the code registry).
     code_info: Arc<CodeInfo>,
     /// The absolute relocations applied to `code` when it was mapped, for [`Module::serialize`].
@@ -42,6 +39,13 @@ struct ModuleInner {
     // Dropped before `code`: unregisters the range before it is unmapped.
     _registration: CodeRegistration,
     code: CodeMemory,
+}
+
+// SAFETY: `runtime` is a field, never replaced (a `ModuleInner` is immutable once built).
+unsafe impl ModuleRuntime for ModuleInner {
+    fn runtime_info(&self) -> &ModuleRuntimeInfo {
+        &self.runtime
+    }
 }
 
 impl std::fmt::Debug for Module {
@@ -77,11 +81,11 @@ impl Module {
         let inner = &*self.inner;
         let compiled = CompiledCode {
             code: inner.code.bytes().to_vec(),
-            functions: inner.functions.clone(),
+            functions: inner.runtime.functions.clone(),
             traps: inner.code_info.traps.iter().map(|t| (t.offset, t.code)).collect(),
             absolute: inner.absolute.to_vec(),
         };
-        Ok(serialize::serialize(&inner.engine, &inner.info, &compiled))
+        Ok(serialize::serialize(&inner.engine, &inner.runtime.info, &compiled))
     }
 
     /// Loads a module from an artifact of [`Module::serialize`], in time proportional to its code and
@@ -201,7 +205,7 @@ impl Module {
         });
         let registration = code_registry::register(code.base(), code.len(), code_info.clone());
         let type_ids = info.types.iter().map(|t| engine.type_id(t)).collect();
-        let trampolines = engine.trampolines(&info.types)?;
+        let entry_trampolines = engine.trampolines(&info.types)?.iter().map(|t| t.entry).collect();
         let memory_image = match image {
             Some(image) => image,
             None if e.tunables.memory_images => MemoryImage::new(&info)?,
@@ -211,12 +215,17 @@ impl Module {
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
-                functions: compiled.functions,
-                info,
-                type_ids,
-                trampolines,
-                memory_image,
-                table_templates,
+                runtime: ModuleRuntimeInfo {
+                    info,
+                    code_base: code.base(),
+                    functions: compiled.functions,
+                    type_ids,
+                    entry_trampolines,
+                    memory_image,
+                    table_templates,
+                    allocator: e.allocator.clone(),
+                    tunables: e.tunables,
+                },
                 code_info,
                 absolute: compiled.absolute.into_boxed_slice(),
                 _registration: registration,
@@ -234,12 +243,12 @@ impl Module {
 
     /// The module's name from its name section.
     pub fn name(&self) -> Option<&str> {
-        self.inner.info.name.as_deref()
+        self.info().name.as_deref()
     }
 
     /// The module's imports, in order.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType> + '_ {
-        let info = &self.inner.info;
+        let info = self.info();
         info.imports.iter().map(move |i| ImportType {
             module: i.module.clone(),
             name: i.name.clone(),
@@ -249,15 +258,14 @@ impl Module {
 
     /// The module's exports, in order.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType> + '_ {
-        self.inner
-            .info
+        self.info()
             .exports
             .iter()
             .map(move |(name, index)| ExportType { name: name.clone(), ty: self.entity_type(*index) })
     }
 
     pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
-        let info = &self.inner.info;
+        let info = self.info();
         match index {
             EntityIndex::Func(f) => ExternType::Func(info.func_type(f).clone()),
             EntityIndex::Table(t) => ExternType::Table(info.tables[t as usize]),
@@ -272,38 +280,25 @@ impl Module {
     }
 
     pub(crate) fn info(&self) -> &ModuleInfo {
-        &self.inner.info
+        &self.inner.runtime.info
     }
 
-    pub(crate) fn code_base(&self) -> usize {
-        self.inner.code.base()
+    /// A new instance of the module in the store of `store`/`store_ctx` (see
+    /// [`InstanceHandle::new`]).
+    pub(crate) fn new_instance(
+        &self,
+        store: *mut (),
+        store_ctx: *mut VMStoreContext,
+        imports: Imports<'_>,
+    ) -> Result<InstanceHandle> {
+        InstanceHandle::new(&self.inner, store, store_ctx, imports)
     }
 
-    /// Start and end of defined function `defined` in the code.
-    pub(crate) fn function_range(&self, defined: usize) -> (u32, u32) {
-        self.inner.functions[defined]
-    }
-
-    /// Engine-wide type index of each module type index.
-    pub(crate) fn type_ids(&self) -> &[u32] {
-        &self.inner.type_ids
-    }
-
-    /// A second handle to the module that owns no reference (so making and dropping it touches no
-    /// shared count: instantiation uses it, where threads instantiating one module would contend).
-    ///
-    /// # Safety
-    /// An owning handle must keep the module alive for as long as the returned one is used.
-    pub(crate) unsafe fn borrowed(&self) -> std::mem::ManuallyDrop<Module> {
-        // SAFETY: the pointer comes from a live `Arc`; the new handle is never dropped (`ManuallyDrop`),
-        // so the count it did not take is never given back, and the caller keeps the module alive.
-        std::mem::ManuallyDrop::new(Module { inner: unsafe { Arc::from_raw(Arc::as_ptr(&self.inner)) } })
-    }
-
-    /// The initial contents of each defined table (`None` for a table no segment writes to), when the
-    /// module's element segments are applied lazily; `None` when instantiation applies them.
-    pub(crate) fn table_templates(&self) -> Option<&[Option<Box<TableTemplate>>]> {
-        self.inner.table_templates.as_deref()
+    /// The module an instance's owner is (see [`crate::vm::instance::Instance::module`]), or `None`
+    /// if it is not a `Module`'s.
+    pub(crate) fn from_runtime(owner: &Arc<dyn ModuleRuntime>) -> Option<Module> {
+        let owner: Arc<dyn Any + Send + Sync> = owner.clone();
+        owner.downcast::<ModuleInner>().ok().map(|inner| Module { inner })
     }
 
     /// Test and diagnostic hook, not a stable API: the id of the module's copy-on-write memory image,
@@ -311,17 +306,7 @@ impl Module {
     /// memory that starts from the image reports the same id in [`crate::Memory::mapped_image_id`].
     #[doc(hidden)]
     pub fn memory_image_id(&self) -> Option<u64> {
-        self.inner.memory_image.as_ref().map(|(_, image)| image.id())
-    }
-
-    /// The module's memory image and the (defined) memory it is for, if it has one.
-    pub(crate) fn memory_image(&self) -> Option<(u32, &MemoryImage)> {
-        self.inner.memory_image.as_ref().map(|(m, i)| (*m, i))
-    }
-
-    /// The entry trampoline for module type `ty`.
-    pub(crate) fn entry_trampoline(&self, ty: usize) -> VMArrayCallFn {
-        self.inner.trampolines[ty].entry
+        self.inner.runtime.memory_image().map(|(_, image)| image.id())
     }
 }
 
@@ -368,4 +353,44 @@ fn table_templates(info: &ModuleInfo) -> Option<Box<[Option<Box<TableTemplate>>]
         any = true;
     }
     any.then(|| templates.into_iter().map(|t| (!t.is_empty()).then(|| t.into_boxed_slice())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Linker, Store};
+
+    /// An instance's owner, as `vm/` holds it, is the module it was made from; another
+    /// `ModuleRuntime` is not taken for a module.
+    #[test]
+    fn an_instance_knows_its_module() {
+        let engine = Engine::default();
+        let wasm = wat::parse_str(r#"(module (memory 1) (data (i32.const 0) "x") (func (export "f")))"#).unwrap();
+        let module = Module::new(&engine, wasm).unwrap();
+        let mut store = Store::new(&engine);
+        let instance = Linker::new(&engine).instantiate(&mut store, &module).unwrap();
+        let back = instance.module(&store).expect("the instance's module");
+        assert!(Arc::ptr_eq(&back.inner, &module.inner));
+
+        struct Other(ModuleRuntimeInfo);
+        // SAFETY: `runtime_info` returns a field.
+        unsafe impl ModuleRuntime for Other {
+            fn runtime_info(&self) -> &ModuleRuntimeInfo {
+                &self.0
+            }
+        }
+        let r = &module.inner.runtime;
+        let other: Arc<dyn ModuleRuntime> = Arc::new(Other(ModuleRuntimeInfo {
+            info: ModuleInfo::default(),
+            code_base: r.code_base,
+            functions: Vec::new(),
+            type_ids: Box::new([]),
+            entry_trampolines: Box::new([]),
+            memory_image: None,
+            table_templates: None,
+            allocator: r.allocator.clone(),
+            tunables: r.tunables,
+        }));
+        assert!(Module::from_runtime(&other).is_none());
+    }
 }

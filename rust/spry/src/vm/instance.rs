@@ -10,12 +10,12 @@
 
 use super::builtins::{VMBuiltins, BUILTINS};
 use super::memory::LinearMemory;
+use super::module_runtime::{ModuleRuntime, ModuleRuntimeInfo};
 use super::table::Table;
 use super::vmcontext::*;
 use crate::environ::index::{DefinedMemoryIndex, DefinedTableIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex};
 use crate::environ::info::{ConstExpr, DataMode, ElementMode};
-use crate::module::Module;
-use crate::trap::TrapCode;
+use crate::environ::trap::TrapCode;
 use anyhow::Result;
 use std::alloc::Layout;
 use std::any::Any;
@@ -43,8 +43,11 @@ pub struct Imports<'a> {
 /// An instance. Its VMContext follows it in memory; compiled code only sees the VMContext.
 #[repr(C)]
 pub struct Instance {
-    /// Taken out, not dropped in place, when the instance is dropped (see `InstanceHandle::drop`).
-    module: ManuallyDrop<Module>,
+    /// The module's owner, which keeps `runtime` alive. Taken out, not dropped in place, when the
+    /// instance is dropped (see `InstanceHandle::drop`).
+    module: ManuallyDrop<Arc<dyn ModuleRuntime>>,
+    /// `module.runtime_info()`, taken once: reading it is a field load, not a virtual call.
+    runtime: NonNull<ModuleRuntimeInfo>,
     /// The store that owns the instance (opaque here).
     pub store: *mut (),
     // Boxed: importers point at them, so they must not move.
@@ -82,24 +85,26 @@ pub fn instance_header_size() -> usize {
     std::mem::offset_of!(Instance, vmctx)
 }
 
-fn layout_for(module: &Module) -> Layout {
-    let size = std::mem::offset_of!(Instance, vmctx).checked_add(module.info().offsets.size() as usize);
+fn layout_for(module: &ModuleRuntimeInfo) -> Layout {
+    let size = std::mem::offset_of!(Instance, vmctx).checked_add(module.info.offsets.size() as usize);
     Layout::from_size_align(size.expect("instance layout"), std::mem::align_of::<Instance>()).expect("instance layout")
 }
 
 impl InstanceHandle {
     /// Allocates an instance of `module` with `imports` (already type-checked) and fills its VMContext:
     /// imports, memories, tables, globals and function references. Segments are applied by
-    /// [`InstanceHandle::initialize`].
-    pub fn new(
-        module: &Module,
+    /// [`Instance::initialize`]. Generic over the module's owner so that reaching its
+    /// [`ModuleRuntimeInfo`] here is a direct call; the instance keeps `module` as an
+    /// `Arc<dyn ModuleRuntime>`.
+    pub fn new<M: ModuleRuntime>(
+        module: &Arc<M>,
         store: *mut (),
         store_ctx: *mut VMStoreContext,
         mut imports: Imports<'_>,
     ) -> Result<InstanceHandle> {
-        let info = module.info();
-        let engine = &module.engine().inner;
-        let allocator = &*engine.allocator;
+        let runtime = module.runtime_info();
+        let info = &runtime.info;
+        let allocator = &*runtime.allocator;
         // On failure, what was allocated so far goes back to the allocator.
         let mut memories = Vec::new();
         let mut tables = Vec::new();
@@ -108,8 +113,8 @@ impl InstanceHandle {
             tables.into_iter().for_each(|t| allocator.deallocate_table(t));
         };
         for (i, ty) in info.memories.iter().enumerate().skip(info.num_imported_memories as usize) {
-            let image = module.memory_image().filter(|(m, _)| *m as usize == i).map(|(_, image)| image);
-            match allocator.allocate_memory_for_image(ty, &engine.tunables, image) {
+            let image = runtime.memory_image().filter(|(m, _)| *m as usize == i).map(|(_, image)| image);
+            match allocator.allocate_memory_for_image(ty, &runtime.tunables, image) {
                 Ok(m) => memories.push(m),
                 Err(e) => {
                     give_back(memories, tables);
@@ -118,8 +123,8 @@ impl InstanceHandle {
             }
         }
         // The memory image, if any, replaces the active data segments: map it now.
-        let image_memory = module.memory_image().map(|(m, _)| m);
-        if let Some((m, image)) = module.memory_image() {
+        let image_memory = runtime.memory_image().map(|(m, _)| m);
+        if let Some((m, image)) = runtime.memory_image() {
             let defined = m.checked_sub(info.num_imported_memories).and_then(|d| memories.get_mut(d as usize));
             let Some(memory) = defined else {
                 give_back(memories, tables);
@@ -139,7 +144,7 @@ impl InstanceHandle {
                 }
             }
         }
-        let layout = layout_for(module);
+        let layout = layout_for(runtime);
         let ptr = match allocator.allocate_instance(layout) {
             Ok(p) => p.cast::<Instance>(),
             Err(e) => {
@@ -149,6 +154,7 @@ impl InstanceHandle {
         };
         let instance = Instance {
             module: ManuallyDrop::new(module.clone()),
+            runtime: NonNull::from(runtime),
             store,
             memories,
             tables,
@@ -196,15 +202,17 @@ impl InstanceHandle {
 
 impl Drop for InstanceHandle {
     fn drop(&mut self) {
-        let layout = layout_for(&self.instance().module);
+        let layout = layout_for(self.instance().runtime());
         let used = self.instance().used_bytes();
         // SAFETY: we own the instance; nothing runs on it any more.
         let instance = unsafe { self.instance_mut() };
+        // SAFETY: used only while `module`, taken below, is held (it is dropped last).
+        let runtime = unsafe { instance.runtime_detached() };
         // The module (and through it the engine and its allocator) must outlive the block: moved out
         // rather than cloned, as several threads instantiating one module would contend on its count.
         // SAFETY: taken once; `drop_in_place` below leaves the `ManuallyDrop` field alone.
         let module = unsafe { ManuallyDrop::take(&mut instance.module) };
-        let allocator = &*module.engine().inner.allocator;
+        let allocator = &*runtime.allocator;
         std::mem::take(&mut instance.memories).into_iter().for_each(|m| allocator.deallocate_memory(m));
         std::mem::take(&mut instance.tables).into_iter().for_each(|t| allocator.deallocate_table(t));
         // SAFETY: we own the block, allocated by this allocator with this layout, and drop it once.
@@ -227,9 +235,27 @@ impl Instance {
         unsafe { &mut *vmctx.byte_sub(std::mem::offset_of!(Instance, vmctx)).cast::<Instance>() }
     }
 
-    /// The module this is an instance of.
-    pub fn module(&self) -> &Module {
+    /// The owner of the module this is an instance of (the embedding API's module behind `Any`).
+    pub fn module(&self) -> &Arc<dyn ModuleRuntime> {
         &self.module
+    }
+
+    /// The module this is an instance of, as the runtime sees it.
+    pub fn runtime(&self) -> &ModuleRuntimeInfo {
+        // SAFETY: used only while `self` is borrowed, so while `self.module` is held.
+        unsafe { self.runtime_detached() }
+    }
+
+    /// [`Instance::runtime`], not tied to a borrow of `self`, so that fields of `self` can be written
+    /// while it is read.
+    ///
+    /// # Safety
+    /// The reference must not be used once `self.module` is dropped: until then the module's owner
+    /// keeps the pointee alive and unchanged (the contract of [`ModuleRuntime`]).
+    unsafe fn runtime_detached<'a>(&self) -> &'a ModuleRuntimeInfo {
+        // SAFETY: `runtime` came from `module.runtime_info()`, valid as long as `module` is held,
+        // which the caller guarantees for the reference's uses.
+        unsafe { self.runtime.as_ref() }
     }
 
     /// The VMContext pointer compiled code receives.
@@ -245,9 +271,9 @@ impl Instance {
     /// # Safety
     /// Called once, on a zeroed VMContext sized for the module.
     unsafe fn init_vmctx(&mut self, store_ctx: *mut VMStoreContext, imports: &Imports) {
-        // SAFETY: `self.module` owns a reference for as long as the instance lives.
-        let module = unsafe { self.module.borrowed() };
-        let info = module.info();
+        // SAFETY: `self.module` is held for the whole call.
+        let module = unsafe { self.runtime_detached() };
+        let info = &module.info;
         let o = &info.offsets;
         // SAFETY: each offset comes from the module's VMOffsets, so every write below is inside the
         // VMContext block and suitably aligned; the import pointers are live (checked by the linker).
@@ -255,7 +281,7 @@ impl Instance {
             self.vmctx_field::<u32>(vmoffsets::VMCTX_MAGIC).write(VMCONTEXT_MAGIC);
             self.vmctx_field::<*const VMBuiltins>(vmoffsets::VMCTX_BUILTINS).write(&BUILTINS);
             self.vmctx_field::<*mut VMStoreContext>(vmoffsets::VMCTX_STORE_CTX).write(store_ctx);
-            self.vmctx_field::<*const u32>(vmoffsets::VMCTX_TYPE_IDS).write(module.type_ids().as_ptr());
+            self.vmctx_field::<*const u32>(vmoffsets::VMCTX_TYPE_IDS).write(module.type_ids.as_ptr());
             for (i, &f) in (0u32..).zip(imports.funcs) {
                 let import = VMFunctionImport { wasm_call: (*f).wasm_call, vmctx: (*f).vmctx, func_ref: f };
                 self.vmctx_field::<VMFunctionImport>(o.imported_function(FuncIndex(i))).write(import);
@@ -282,7 +308,7 @@ impl Instance {
             }
             // Function references are made on first use (`func_ref`), tables' elements too (their
             // template): none is written here.
-            if let Some(templates) = module.table_templates() {
+            if let Some(templates) = module.table_templates.as_deref() {
                 let vmctx = self.vmctx();
                 for (table, template) in self.tables.iter_mut().zip(templates.iter()) {
                     if let Some(template) = template {
@@ -314,7 +340,8 @@ impl Instance {
     /// The function reference of function `func` (null if a defined function does not escape). The
     /// reference of a defined function is made on first use.
     pub fn func_ref(&self, func: u32) -> *const VMFuncRef {
-        let info = self.module.info();
+        let module = self.runtime();
+        let info = &module.info;
         match info.defined_func(func) {
             None => {
                 let import = self.vmctx_field::<VMFunctionImport>(info.offsets.imported_function(FuncIndex(func)));
@@ -330,12 +357,12 @@ impl Instance {
                     unsafe {
                         if (*ptr).wasm_call.is_null() {
                             let ty = info.functions.get(func as usize).copied().expect("function index") as usize;
-                            let code = self.module.function_range(d.index()).0 as usize;
+                            let code = module.function_range(d.index()).0 as usize;
                             ptr.write(VMFuncRef {
-                                wasm_call: (self.module.code_base() as *const u8).wrapping_add(code),
+                                wasm_call: (module.code_base as *const u8).wrapping_add(code),
                                 vmctx: self.vmctx(),
-                                type_index: self.module.type_ids().get(ty).copied().expect("type index"),
-                                array_call: self.module.entry_trampoline(ty),
+                                type_index: module.type_ids.get(ty).copied().expect("type index"),
+                                array_call: module.entry_trampoline(ty),
                             });
                             // `e` < the number of escaping functions, itself a u32 count: no overflow.
                             self.func_refs_made.set(self.func_refs_made.get().max(e.saturating_add(1)));
@@ -350,7 +377,7 @@ impl Instance {
     /// How many bytes of the instance block (header and VMContext) may have been written: everything
     /// but the function references never made.
     fn used_bytes(&self) -> usize {
-        let o = &self.module.info().offsets;
+        let o = &self.runtime().info.offsets;
         // Both small (the block was allocated with their sum): no overflow.
         instance_header_size().saturating_add(o.func_refs_end(self.func_refs_made.get()) as usize)
     }
@@ -383,7 +410,7 @@ impl Instance {
 
     /// Global `index`'s storage (imported or defined).
     pub fn global_ptr(&self, index: u32) -> *mut VMGlobalDefinition {
-        let info = self.module.info();
+        let info = &self.runtime().info;
         let index = GlobalIndex(index);
         match info.defined_global(index) {
             None => {
@@ -401,7 +428,7 @@ impl Instance {
     /// # Panics
     /// If the module has no data segment `index` (validation guarantees it for compiled code).
     pub fn data_segment(&self, index: u32) -> &[u8] {
-        let info = self.module.info();
+        let info = &self.runtime().info;
         let seg = info.data.get(index as usize).expect("data segment index out of range");
         if !matches!(seg.mode, DataMode::Passive) || self.dropped_data.get(index as usize) == Some(&true) {
             return &[];
@@ -419,7 +446,7 @@ impl Instance {
     /// The items of element segment `index`, empty once dropped (active and declared segments are
     /// dropped by instantiation).
     fn element_items(&self, index: u32) -> &[ConstExpr] {
-        let seg = self.module.info().elements.get(index as usize).expect("element segment index out of range");
+        let seg = self.runtime().info.elements.get(index as usize).expect("element segment index out of range");
         if !matches!(seg.mode, ElementMode::Passive) || self.dropped_elements.get(index as usize) == Some(&true) {
             return &[];
         }
@@ -435,13 +462,14 @@ impl Instance {
 
     /// `table.init`: copies `len` elements of segment `elem` from `src` to table `table` at `dst`.
     pub fn table_init(&mut self, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapCode> {
-        // The segment's items, while it is not dropped (then none): a clone of the module keeps them
-        // alive while the table, which belongs to `self`, is written.
-        let module = self.module.clone();
-        let available = self.element_items(elem);
+        // The segment's items, while it is not dropped (then none), read from the module while the
+        // table, which belongs to `self`, is written.
+        // SAFETY: `self.module` is held for the whole call.
+        let module = unsafe { self.runtime_detached() };
+        let available = self.element_items(elem).len();
         let (src, len) = (src as usize, len as usize);
-        let end = src.checked_add(len).filter(|&e| e <= available.len()).ok_or(TrapCode::TableOutOfBounds)?;
-        let items = module.info().elements.get(elem as usize).map(|e| e.items.as_ref()).unwrap_or_default();
+        let end = src.checked_add(len).filter(|&e| e <= available).ok_or(TrapCode::TableOutOfBounds)?;
+        let items = module.info.elements.get(elem as usize).map(|e| e.items.as_ref()).unwrap_or_default();
         let items = items.get(src..end).ok_or(TrapCode::TableOutOfBounds)?;
         self.write_elements(table, dst, items)
     }
@@ -462,12 +490,13 @@ impl Instance {
 
     /// `memory.init`: copies `len` bytes of data segment `data` from `src` to memory `mem` at `dst`.
     pub fn memory_init(&mut self, mem: u32, data: u32, dst: u32, src: u32, len: u32) -> Result<(), TrapCode> {
-        // As in `table_init`: the clone keeps the segment's bytes alive while memory is written.
-        let module = self.module.clone();
+        // As in `table_init`: the segment's bytes are the module's, read while memory is written.
+        // SAFETY: `self.module` is held for the whole call.
+        let module = unsafe { self.runtime_detached() };
         let available = self.data_segment(data).len();
         let (src, len) = (src as usize, len as usize);
         let end = src.checked_add(len).filter(|&e| e <= available).ok_or(TrapCode::MemoryOutOfBounds)?;
-        let info = module.info();
+        let info = &module.info;
         let bytes = info.data.get(data as usize).and_then(|d| info.data_bytes.get(d.bytes.clone())).unwrap_or_default();
         let bytes = bytes.get(src..end).ok_or(TrapCode::MemoryOutOfBounds)?;
         self.write_bytes(mem, dst, bytes)
@@ -488,11 +517,11 @@ impl Instance {
     /// segments in the module's memory image (mapped by [`InstanceHandle::new`]) are only dropped; if
     /// an element segment traps, the image's pages are reset to zeros, as no data segment was written.
     pub fn initialize(&mut self) -> Result<(), TrapCode> {
-        // SAFETY: `self.module` owns a reference for as long as the instance lives.
-        let module = unsafe { self.module.borrowed() };
-        let info = module.info();
+        // SAFETY: `self.module` is held for the whole call.
+        let module = unsafe { self.runtime_detached() };
+        let info = &module.info;
         // With table templates, the active element segments are in the tables already (made lazily).
-        if module.table_templates().is_none() {
+        if module.table_templates.is_none() {
             for seg in info.elements.iter() {
                 let ElementMode::Active { table, offset } = &seg.mode else { continue };
                 let dst = slot_u32(self.eval_const(offset));

@@ -9,6 +9,7 @@ pub mod instance;
 pub mod libcalls;
 pub mod memory;
 pub mod memory_image;
+pub mod module_runtime;
 pub mod pooling;
 pub mod signals;
 pub mod table;

@@ -2,6 +2,9 @@
 //!
 //! A [`TrapCode`] is recorded per code offset at compile time (Cranelift's own codes for the checks it
 //! emits, user codes for Spry's) and turned back into a [`Trap`] when a signal or a libcall raises it.
+//! In `environ/` because both layers use them: the compiler attaches trap codes to instructions, the
+//! runtime (`vm/traphandlers.rs`, `vm/code_registry.rs`) builds the [`Trap`] and its [`FrameInfo`]s
+//! that the embedding API returns (`spry::Trap`).
 
 use std::fmt;
 

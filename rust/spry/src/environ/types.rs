@@ -1,4 +1,6 @@
-//! The types of Wasm values and of the things a module imports and exports.
+//! The types of Wasm values and of the things a module imports and exports. In `environ/`: the
+//! compiler, the runtime and the module metadata use them; the public API re-exports them
+//! (`spry::ValType` ...).
 
 use std::fmt;
 
