@@ -87,6 +87,9 @@ var cases = []Case{
 // TestPrograms runs every case through wazero (held to its golden file) and through every other
 // runner (held to wazero's result).
 func TestPrograms(t *testing.T) {
+	if _, ok := runners["spry"]; !ok {
+		t.Fatal("no Spry runner registered: the comparison would hold wazero to its golden files only")
+	}
 	bin := programs(t)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
