@@ -122,22 +122,42 @@ func main() {
 		}
 	}
 	fmt.Fprintf(progress, "%s %s/%s, %d CPUs, target %v per figure, load average %s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), target, loadavg())
-	for _, w := range wls {
-		fmt.Fprintf(progress, "workload %s: %s, %d bytes, %d imports\n", w.Name, w.Desc, len(w.Wasm), len(w.Imports))
-		for _, rd := range runners {
-			if err := runOne(rd, w); err != nil {
-				fmt.Fprintf(progress, "  %s/%s on %s: %v\n", rd.name, rd.config, w.Name, err)
+	if !extrasOnly() {
+		for _, w := range wls {
+			fmt.Fprintf(progress, "workload %s: %s, %d bytes, %d imports\n", w.Name, w.Desc, len(w.Wasm), len(w.Imports))
+			for _, rd := range runners {
+				if err := runOne(rd, w); err != nil {
+					fmt.Fprintf(progress, "  %s/%s on %s: %v\n", rd.name, rd.config, w.Name, err)
+				}
 			}
 		}
 	}
+	first := runExtras(workloadC(wls))
 	fmt.Fprintf(progress, "load average at the end: %s\n", loadavg())
-	printTable(os.Stdout, runners, wls)
+	if !extrasOnly() {
+		printTable(os.Stdout, runners, wls)
+	}
+	printExtras(os.Stdout, first)
 	if *outFile != "" {
 		if err := writeTSV(*outFile); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 	}
+}
+
+// workloadC returns workload (c) from wls, or read from its file (nil when it is missing).
+func workloadC(wls []*Workload) *Workload {
+	for _, w := range wls {
+		if w.Name == "c" {
+			return w
+		}
+	}
+	w, err := fileWorkload("c", "C program, clang wasm32-wasi", "workloads/c/program.wasm", "workloads/build-c.sh")
+	if err != nil {
+		return nil
+	}
+	return w
 }
 
 func record(rd runnerDef, w *Workload, figure string, value float64, unit string) {

@@ -25,18 +25,26 @@ static char *trap_msg(wasm_trap_t *trap) {
   return msg_of(&n);
 }
 
-wasm_engine_t *bench_engine(uint32_t total) {
+// pooling_engine makes an engine with the pooling allocator and copy-on-write memory images; a
+// keep of (size_t)-1 leaves the keep-resident sizes at wasmtime's defaults.
+static wasm_engine_t *pooling_engine(uint32_t total, size_t keep) {
   wasm_config_t *c = wasm_config_new();
   wasmtime_pooling_allocation_config_t *p = wasmtime_pooling_allocation_config_new();
   wasmtime_pooling_allocation_config_total_core_instances_set(p, total);
   wasmtime_pooling_allocation_config_total_memories_set(p, total);
   wasmtime_pooling_allocation_config_total_tables_set(p, total);
   wasmtime_pooling_allocation_config_max_core_instance_size_set(p, 4 << 20);
+  if (keep != (size_t)-1) {
+    wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(p, keep);
+    wasmtime_pooling_allocation_config_table_keep_resident_set(p, keep);
+  }
   wasmtime_pooling_allocation_strategy_set(c, p);
   wasmtime_pooling_allocation_config_delete(p);
   wasmtime_config_memory_init_cow_set(c, true);
   return wasm_engine_new_with_config(c);
 }
+
+wasm_engine_t *bench_engine(uint32_t total) { return pooling_engine(total, (size_t)-1); }
 
 char *bench_compile(wasm_engine_t *e, const uint8_t *wasm, size_t len, wasmtime_module_t **out) {
   wasmtime_error_t *err = wasmtime_module_new(e, wasm, len, out);
@@ -151,6 +159,54 @@ wasm_trap_t *bench_call_empty_from_caller(wasmtime_caller_t *caller) {
     return wasmtime_trap_new("call failed", 11);
   }
   return trap;
+}
+
+wasm_engine_t *bench_engine_keep(uint32_t total, size_t keep) { return pooling_engine(total, keep); }
+
+char *bench_define_wasi(wasmtime_linker_t *l) {
+  wasmtime_error_t *err = wasmtime_linker_define_wasi(l);
+  return err ? err_msg(err) : NULL;
+}
+
+// A stdout that counts the bytes written to it.
+typedef struct {
+  size_t n;
+} bench_sink_t;
+
+static bench_sink_t bench_sink;
+
+static ptrdiff_t sink_write(void *data, const unsigned char *buf, size_t n) {
+  (void)buf;
+  ((bench_sink_t *)data)->n += n;
+  return (ptrdiff_t)n;
+}
+
+char *bench_instantiate_wasi(wasm_engine_t *e, wasmtime_instance_pre_t *pre, int own_stdout, bench_inst_t *out) {
+  static const char *argv[] = {"prog", "x"};
+  static const char *env_names[] = {"K"};
+  static const char *env_values[] = {"V"};
+  wasmtime_store_t *store = wasmtime_store_new(e, NULL, NULL);
+  wasmtime_context_t *ctx = wasmtime_store_context(store);
+  wasi_config_t *wc = wasi_config_new();
+  wasi_config_set_argv(wc, 2, argv);
+  wasi_config_set_env(wc, 1, env_names, env_values);
+  if (own_stdout)
+    wasi_config_set_stdout_custom(wc, sink_write, calloc(1, sizeof(bench_sink_t)), free);
+  else
+    wasi_config_set_stdout_custom(wc, sink_write, &bench_sink, NULL);
+  wasmtime_error_t *err = wasmtime_context_set_wasi(ctx, wc);
+  if (err) {
+    wasmtime_store_delete(store);
+    return err_msg(err);
+  }
+  wasm_trap_t *trap = NULL;
+  err = wasmtime_instance_pre_instantiate(pre, ctx, &out->inst, &trap);
+  if (err || trap) {
+    wasmtime_store_delete(store);
+    return err ? err_msg(err) : trap_msg(trap);
+  }
+  out->store = store;
+  return NULL;
 }
 
 void bench_malloc_trim(void) { malloc_trim(0); }

@@ -29,6 +29,16 @@ char *bench_instantiate(wasm_engine_t *e, wasmtime_instance_pre_t *pre, int writ
 char *bench_get_func(bench_inst_t *i, const char *name, wasmtime_func_t *out);
 char *bench_call(bench_inst_t *i, const wasmtime_func_t *f);
 wasm_trap_t *bench_call_empty_from_caller(wasmtime_caller_t *caller);
+// WASI (bench/wasi.go): bench_engine_keep is bench_engine with linear_memory_keep_resident and
+// table_keep_resident set to keep bytes (to match Spry's pooling setting); bench_define_wasi
+// defines wasi_snapshot_preview1 in the linker; bench_instantiate_wasi is bench_instantiate (no
+// write) after giving the new store a WASI state: a wasi_config_t made for it (the store takes it
+// over) with args "prog" "x", env K=V and stdout to a byte-counting sink, the shared bench_sink or,
+// with own_stdout, one allocated for the store (freed with it).
+wasm_engine_t *bench_engine_keep(uint32_t total, size_t keep);
+char *bench_define_wasi(wasmtime_linker_t *l);
+char *bench_instantiate_wasi(wasm_engine_t *e, wasmtime_instance_pre_t *pre, int own_stdout, bench_inst_t *out);
+
 // bench_malloc_trim returns the C heap's free memory to the kernel (glibc keeps what the earlier
 // loops freed, which the live instances would otherwise reuse without growing the resident set).
 void bench_malloc_trim(void);
