@@ -2,12 +2,13 @@
 //! per-signature trampolines shared by every module and host function of the engine.
 
 use crate::compile::{self, Tunables};
+use crate::module::serialize::{TrampolineEntry, TrampolineSection};
 use crate::types::FuncType;
 use crate::vm::allocator::{InstanceAllocator, OnDemandAllocator};
 use crate::vm::code_memory::CodeMemory;
 use crate::vm::pooling::{InstanceAllocationStrategy, PoolingAllocator};
+use crate::vm::signals;
 use crate::vm::vmcontext::VMArrayCallFn;
-use crate::vm::{libcalls, signals};
 use anyhow::{anyhow, Result};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
@@ -249,6 +250,30 @@ pub(crate) struct Trampolines {
     pub entry: VMArrayCallFn,
     /// The wasm-to-host stub (Wasm convention).
     pub host: *const u8,
+    /// The length of the entry trampoline's code (for artifacts).
+    pub entry_len: u32,
+    /// The length of the wasm-to-host trampoline's code.
+    pub host_len: u32,
+}
+
+impl Trampolines {
+    /// The trampolines whose code is at `entry` and `host` (offset, length) in `code`.
+    ///
+    /// # Safety
+    /// The ranges lie in `code` and hold functions compiled for this engine with the
+    /// [`VMArrayCallFn`] signature and the Wasm signature of a wasm-to-host trampoline; the engine
+    /// keeps `code` alive.
+    unsafe fn at(code: &CodeMemory, entry: (usize, usize), host: (usize, usize)) -> Trampolines {
+        debug_assert!(entry.0 + entry.1 <= code.len() && host.0 + host.1 <= code.len());
+        // SAFETY: per the contract, `entry` starts a function with the `VMArrayCallFn` signature.
+        let entry_fn = unsafe { std::mem::transmute::<usize, VMArrayCallFn>(code.base() + entry.0) };
+        Trampolines {
+            entry: entry_fn,
+            host: (code.base() + host.0) as *const u8,
+            entry_len: entry.1 as u32,
+            host_len: host.1 as u32,
+        }
+    }
 }
 
 // SAFETY: both are pointers into immutable code kept alive by the engine.
@@ -264,6 +289,8 @@ pub(crate) struct EngineInner {
     types: Mutex<TypeRegistry>,
     trampolines: Mutex<HashMap<FuncType, Arc<Trampolines>>>,
     trampoline_code: Mutex<Vec<CodeMemory>>,
+    /// Signatures whose trampolines were compiled (not taken from an artifact).
+    trampolines_compiled: AtomicU64,
     /// Compile-cache lookups that loaded an entry (see `module/cache.rs`).
     pub cache_hits: AtomicU64,
     /// Compile-cache lookups that compiled the module.
@@ -332,6 +359,7 @@ impl Engine {
                 types: Mutex::default(),
                 trampolines: Mutex::default(),
                 trampoline_code: Mutex::default(),
+                trampolines_compiled: AtomicU64::new(0),
                 cache_hits: AtomicU64::new(0),
                 cache_misses: AtomicU64::new(0),
             }),
@@ -385,37 +413,90 @@ impl Engine {
         missing.sort_by_key(|t| t.to_string());
         missing.dedup();
         if !missing.is_empty() {
+            self.inner.trampolines_compiled.fetch_add(missing.len() as u64, Ordering::Relaxed);
             let isa = &*self.inner.isa;
+            let fc = self.inner.tunables.frontend_config;
             let mut ctx = Context::new();
             let mut blob = Vec::new();
-            let mut offsets = Vec::new();
+            let mut ranges = Vec::new();
             for ty in &missing {
-                for func in [
-                    compile::trampolines::entry_trampoline(ty, self.inner.tunables.frontend_config),
-                    compile::trampolines::host_trampoline(
-                        ty,
-                        libcalls::raise_trap_address(),
-                        self.inner.tunables.frontend_config,
-                    ),
-                ] {
+                for func in
+                    [compile::trampolines::entry_trampoline(ty, fc), compile::trampolines::host_trampoline(ty, fc)]
+                {
                     let f = compile::compile_ir(isa, &mut ctx, func)?;
                     anyhow::ensure!(f.relocs.is_empty(), "trampolines have no relocations");
                     blob.resize(blob.len().next_multiple_of(16), 0);
-                    offsets.push(blob.len());
+                    ranges.push((blob.len(), f.code.len()));
                     blob.extend_from_slice(&f.code);
                 }
             }
             let code = CodeMemory::new(&blob, |_, _| Ok(()))?;
             for (i, ty) in missing.iter().enumerate() {
-                let entry = code.base() + offsets[2 * i];
-                let host = code.base() + offsets[2 * i + 1];
-                // SAFETY: `entry` is the start of a function compiled with the `VMArrayCallFn` signature,
-                // in code kept alive by the engine.
-                let entry: VMArrayCallFn = unsafe { std::mem::transmute::<usize, VMArrayCallFn>(entry) };
-                cache.insert((*ty).clone(), Arc::new(Trampolines { entry, host: host as *const u8 }));
+                // SAFETY: the ranges are functions compiled just above with the entry and the
+                // wasm-to-host signatures, in `code`, which the engine keeps alive.
+                let t = unsafe { Trampolines::at(&code, ranges[2 * i], ranges[2 * i + 1]) };
+                cache.insert((*ty).clone(), Arc::new(t));
             }
             self.inner.trampoline_code.lock().unwrap().push(code);
         }
         Ok(types.iter().map(|t| cache[t].clone()).collect())
+    }
+
+    /// Makes the trampolines of an artifact (see `module/serialize.rs`) the engine's for those of
+    /// their types it has none for yet, so that neither the module nor the host functions it imports
+    /// compile any. `types` are the module's types; `section` names a type index and the ranges of
+    /// its two trampolines in `section.code`, checked against both when the artifact was decoded.
+    pub(crate) fn adopt_trampolines(&self, types: &[FuncType], section: &TrampolineSection) -> Result<()> {
+        let mut cache = self.inner.trampolines.lock().unwrap();
+        let new: Vec<&TrampolineEntry> =
+            section.entries.iter().filter(|e| !cache.contains_key(&types[e.type_index as usize])).collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let code = CodeMemory::new(&section.code, |_, _| Ok(()))?;
+        for e in new {
+            let entry = (e.entry.0 as usize, e.entry.1 as usize);
+            let host = (e.host.0 as usize, e.host.1 as usize);
+            // SAFETY: the artifact's trampolines were compiled by an engine with the same fingerprint
+            // (ISA, flags and Spry version) for this type, with the entry and the wasm-to-host
+            // signatures; the ranges lie in `code` (checked by `deserialize`), which the engine keeps
+            // alive. As for all artifact code, the artifact is trusted (`Module::deserialize`).
+            let t = unsafe { Trampolines::at(&code, entry, host) };
+            cache.entry(types[e.type_index as usize].clone()).or_insert_with(|| Arc::new(t));
+        }
+        self.inner.trampoline_code.lock().unwrap().push(code);
+        Ok(())
+    }
+
+    /// The trampolines of every distinct type of `types` as an artifact section (their code copied
+    /// into one blob), compiling those not yet cached.
+    pub(crate) fn trampoline_section(&self, types: &[FuncType]) -> Result<TrampolineSection> {
+        let all = self.trampolines(types)?;
+        let mut section = TrampolineSection::default();
+        let mut seen = std::collections::HashSet::new();
+        for (i, (ty, t)) in types.iter().zip(&all).enumerate() {
+            if !seen.insert(ty) {
+                continue;
+            }
+            let mut copy = |ptr: usize, len: u32| {
+                section.code.resize(section.code.len().next_multiple_of(16), 0);
+                let at = section.code.len() as u32;
+                // SAFETY: `ptr..ptr + len` is the code of a trampoline the engine keeps mapped
+                // (readable and executable).
+                section.code.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr as *const u8, len as usize) });
+                (at, len)
+            };
+            let entry = copy(t.entry as usize, t.entry_len);
+            let host = copy(t.host as usize, t.host_len);
+            section.entries.push(TrampolineEntry { type_index: i as u32, entry, host });
+        }
+        Ok(section)
+    }
+
+    /// Test and diagnostic hook, not a stable API: how many signatures' trampolines the engine has
+    /// compiled (not taken from an artifact) since it was created.
+    #[doc(hidden)]
+    pub fn trampolines_compiled(&self) -> u64 {
+        self.inner.trampolines_compiled.load(Ordering::Relaxed)
     }
 }

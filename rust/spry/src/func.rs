@@ -17,13 +17,22 @@ use crate::trap::Trap;
 use crate::types::FuncType;
 use crate::values::Val;
 use crate::vm::instance::Instance as VmInstance;
+use crate::vm::libcalls;
 use crate::vm::traphandlers::{self, catch_traps, UnwindReason};
 use crate::vm::vmcontext::*;
 use anyhow::{bail, Result};
+use std::cell::UnsafeCell;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// The `array_call` of a host function's reference before `HostFunc::func_ref` sets it: never
+/// called, since no reference is handed out before.
+unsafe extern "C" fn unset_array_call(_: *mut VMContext, _: *mut VMContext, _: *const u8, _: *mut u64) {
+    eprintln!("spry: a host function was called before its trampolines were set");
+    std::process::abort()
+}
 
 /// A function: exported by an instance or created by the host. A small handle into its store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -39,18 +48,28 @@ pub(crate) type RawHostFn = dyn Fn(Caller<'_>, &mut [u64]) -> Result<()> + Send 
 /// (what its `VMFuncRef::vmctx` points to) is made once, with it, and serves every store: the host
 /// call finds the store through its caller ([`store_of_caller`]), so using a host function in a
 /// store creates nothing.
+///
+/// Its trampolines are set on first use ([`HostFunc::func_ref`]), not when it is defined: by then the
+/// module that imports it has usually given the engine the trampolines of its type (from its
+/// artifact, or compiled with the module), so defining host functions compiles nothing, and a host
+/// function no module imports never gets any.
 pub(crate) struct HostFunc {
     pub ty: FuncType,
-    /// Keeps the code the context points to alive.
-    _trampolines: Arc<Trampolines>,
+    engine: crate::Engine,
+    /// Set once, by `func_ref`, with the context's `wasm_call` and `array_call`; keeps the code they
+    /// point to alive.
+    trampolines: OnceLock<Arc<Trampolines>>,
     pub body: Box<RawHostFn>,
     /// Boxed: its `func_ref.vmctx` points to itself. Its `host` points to this `HostFunc`, which lives
-    /// in an `Arc` and so never moves.
-    ctx: Box<VMHostFuncContext>,
+    /// in an `Arc` and so never moves. Written only by `func_ref`'s one-time initialization, before
+    /// the reference is handed out.
+    ctx: Box<UnsafeCell<VMHostFuncContext>>,
 }
 
 // SAFETY: the context's raw pointers point into the `HostFunc` itself and into immutable code; the
-// context is never written after construction. The body is `Send + Sync`.
+// context is written once, inside the `OnceLock`'s initialization, before any thread can read it
+// through a reference `func_ref` returned (which synchronizes with that write). The body is
+// `Send + Sync`.
 unsafe impl Send for HostFunc {}
 // SAFETY: as above.
 unsafe impl Sync for HostFunc {}
@@ -58,24 +77,26 @@ unsafe impl Sync for HostFunc {}
 impl HostFunc {
     /// A host function over raw slots.
     pub(crate) fn new_raw(engine: &crate::Engine, ty: FuncType, body: Box<RawHostFn>) -> Result<Arc<HostFunc>> {
-        let trampolines = engine.trampolines(std::slice::from_ref(&ty))?.remove(0);
         let type_id = engine.type_id(&ty);
         Ok(Arc::new_cyclic(|this: &std::sync::Weak<HostFunc>| {
-            let mut ctx = Box::new(VMHostFuncContext {
+            let ctx = Box::new(UnsafeCell::new(VMHostFuncContext {
                 magic: VMHOST_MAGIC,
                 host_call: host_call_shim,
                 func_ref: VMFuncRef {
-                    wasm_call: trampolines.host,
+                    // Set by `func_ref` before the reference is used.
+                    wasm_call: std::ptr::null(),
                     vmctx: std::ptr::null_mut(),
                     type_index: type_id,
-                    array_call: trampolines.entry,
+                    array_call: unset_array_call,
                 },
                 // The address the `Arc` will hold the `HostFunc` at (valid once it is built).
                 host: this.as_ptr().cast(),
-            });
-            let vmctx: *mut VMHostFuncContext = &mut *ctx;
-            ctx.func_ref.vmctx = vmctx.cast();
-            HostFunc { ty, _trampolines: trampolines, body, ctx }
+                raise_trap: libcalls::raise_trap_address(),
+            }));
+            let vmctx = ctx.get();
+            // SAFETY: a fresh box, not shared yet.
+            unsafe { (*vmctx).func_ref.vmctx = vmctx.cast() };
+            HostFunc { ty, engine: engine.clone(), trampolines: OnceLock::new(), body, ctx }
         }))
     }
 
@@ -105,9 +126,25 @@ impl HostFunc {
         HostFunc::new_raw(engine, ty, Box::new(body))
     }
 
-    /// The function's reference, the same in every store.
-    pub(crate) fn func_ref(&self) -> *const VMFuncRef {
-        &self.ctx.func_ref
+    /// The function's reference, the same in every store, with its trampolines set: taken from the
+    /// engine's (which the modules it loaded gave it), compiled only if the engine has none for the
+    /// function's type. Errors only if that compilation fails.
+    pub(crate) fn func_ref(&self) -> Result<*const VMFuncRef> {
+        if self.trampolines.get().is_none() {
+            let t = self.engine.trampolines(std::slice::from_ref(&self.ty))?.remove(0);
+            self.trampolines.get_or_init(|| {
+                // SAFETY: the one write to the context, inside the one-time initialization: no reference
+                // to the context was handed out yet (every path to it goes through this function).
+                unsafe {
+                    let f = &mut (*self.ctx.get()).func_ref;
+                    f.wasm_call = t.host;
+                    f.array_call = t.entry;
+                }
+                t
+            });
+        }
+        // SAFETY: the context lives as long as `self`; only its address is taken.
+        Ok(unsafe { &raw const (*self.ctx.get()).func_ref })
     }
 }
 
@@ -243,7 +280,7 @@ impl Func {
     ) -> Result<Func> {
         let store = store.as_context_mut().inner();
         let host = HostFunc::new_typed(&store.engine, ty, f)?;
-        Ok(store.host_func(&host))
+        store.host_func(&host)
     }
 
     /// A host function of type `ty` over raw 64-bit slots (arguments in, results out; see
@@ -258,7 +295,7 @@ impl Func {
     ) -> Result<Func> {
         let store = store.as_context_mut().inner();
         let host = HostFunc::new_raw(&store.engine, ty, Box::new(f))?;
-        Ok(store.host_func(&host))
+        store.host_func(&host)
     }
 
     /// The function's type.

@@ -19,8 +19,8 @@ struct SharedImports {
     refs: Box<[*const VMFuncRef]>,
 }
 
-// SAFETY: `refs` point into the host functions `_funcs` owns, which are `Send + Sync` and never
-// written after construction.
+// SAFETY: `refs` point into the host functions `_funcs` owns, which are `Send + Sync` and not
+// written after `HostFunc::func_ref` returned them.
 unsafe impl Send for SharedImports {}
 // SAFETY: as above.
 unsafe impl Sync for SharedImports {}
@@ -39,10 +39,10 @@ pub struct InstancePre {
 }
 
 impl InstancePre {
-    pub(crate) fn new(engine: &Engine, module: &Module, funcs: Vec<Arc<HostFunc>>) -> InstancePre {
-        let refs = funcs.iter().map(|h| h.func_ref()).collect();
+    pub(crate) fn new(engine: &Engine, module: &Module, funcs: Vec<Arc<HostFunc>>) -> Result<InstancePre> {
+        let refs = funcs.iter().map(|h| h.func_ref()).collect::<Result<_>>()?;
         let imports = Arc::new(SharedImports { _funcs: funcs.into(), refs });
-        InstancePre { engine: engine.clone(), module: module.clone(), imports }
+        Ok(InstancePre { engine: engine.clone(), module: module.clone(), imports })
     }
 
     /// The module.

@@ -92,16 +92,18 @@ impl Linker {
     }
 
     /// The definition of `module::name` as an item of `store`.
+    /// (`None` also if the trampolines of a host function could not be compiled.)
     pub fn get(&self, mut store: impl AsContextMut, module: &str, name: &str) -> Option<Extern> {
         let store = store.as_context_mut().inner();
-        self.resolve(store, module, name)
+        self.resolve(store, module, name).ok().flatten()
     }
 
-    fn resolve(&self, store: &mut StoreInner, module: &str, name: &str) -> Option<Extern> {
-        match self.defs.get(&(module.to_string(), name.to_string()))? {
-            Definition::Extern(e) => Some(*e),
-            Definition::HostFunc(h) => Some(Extern::Func(store.host_func(h))),
-        }
+    fn resolve(&self, store: &mut StoreInner, module: &str, name: &str) -> Result<Option<Extern>> {
+        Ok(match self.defs.get(&(module.to_string(), name.to_string())) {
+            None => None,
+            Some(Definition::Extern(e)) => Some(*e),
+            Some(Definition::HostFunc(h)) => Some(Extern::Func(store.host_func(h)?)),
+        })
     }
 
     /// Resolves and type-checks `module`'s imports once, for instantiating it many times, in any
@@ -137,7 +139,7 @@ impl Linker {
             }
             funcs.push(host.clone());
         }
-        Ok(InstancePre::new(&self.engine, module, funcs))
+        InstancePre::new(&self.engine, module, funcs)
     }
 
     /// Resolves `module`'s imports and instantiates it in `store`.
@@ -153,7 +155,7 @@ impl Linker {
         let mut items = Vec::with_capacity(module.info().imports.len());
         for import in module.imports() {
             let item = self
-                .resolve(store, &import.module, &import.name)
+                .resolve(store, &import.module, &import.name)?
                 .ok_or_else(|| anyhow!("unknown import: `{}::{}` has not been defined", import.module, import.name))?;
             check_import(store, &item, &import.ty)
                 .map_err(|e| anyhow!("{e} (import `{}::{}`)", import.module, import.name))?;

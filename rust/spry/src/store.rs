@@ -339,14 +339,14 @@ impl StoreInner {
     }
 
     /// The handle of `host` in this store, registering it (and keeping it alive) on first use.
-    pub(crate) fn host_func(&mut self, host: &Arc<HostFunc>) -> Func {
-        let func_ref = host.func_ref();
+    pub(crate) fn host_func(&mut self, host: &Arc<HostFunc>) -> Result<Func> {
+        let func_ref = host.func_ref()?;
         if let Some(i) = self.func_ids.get(&(func_ref as usize)) {
             // Registered before, or seen through an instance that imports it (and keeps it alive).
-            return Func { store: self.id, index: *i };
+            return Ok(Func { store: self.id, index: *i });
         }
         self.host_funcs.push(host.clone());
-        self.push_func(func_ref, Arc::new(host.ty.clone()))
+        Ok(self.push_func(func_ref, Arc::new(host.ty.clone())))
     }
 
     pub(crate) fn memory_id(&mut self, mem: *mut LinearMemory) -> u32 {

@@ -6,7 +6,7 @@
 //! references in all 8.
 
 use super::func_env::{ir_type, wasm_signature};
-use crate::environ::vmoffsets::VMHOST_FUNC_CONTEXT_HOST_CALL;
+use crate::environ::vmoffsets::{VMHOST_FUNC_CONTEXT_HOST_CALL, VMHOST_FUNC_CONTEXT_RAISE_TRAP};
 use crate::types::FuncType;
 use cranelift_codegen::ir::{
     types::*, AbiParam, Function, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind, UserFuncName,
@@ -59,8 +59,10 @@ pub fn entry_trampoline(ty: &FuncType, fc: TargetFrontendConfig) -> Function {
 
 /// The wasm-to-host trampoline for `ty`, called with the Wasm convention; its callee VMContext is a
 /// `VMHostFuncContext` whose `host_call` it calls with the arguments in an array of slots. A nonzero
-/// status from the host raises the trap recorded in the current activation through `raise_trap`.
-pub fn host_trampoline(ty: &FuncType, raise_trap: usize, fc: TargetFrontendConfig) -> Function {
+/// status from the host raises the trap recorded in the current activation through the context's
+/// `raise_trap`. The code holds no absolute address (it is position-independent and has no
+/// relocations), so that it can be stored in an artifact and loaded in another process.
+pub fn host_trampoline(ty: &FuncType, fc: TargetFrontendConfig) -> Function {
     let mut func = Function::with_name_signature(UserFuncName::user(1, 1), wasm_signature(ty));
     let mut fbc = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut fbc);
@@ -95,7 +97,7 @@ pub fn host_trampoline(ty: &FuncType, raise_trap: usize, fc: TargetFrontendConfi
     let mut raise_sig = Signature::new(CallConv::SystemV);
     raise_sig.params.extend([AbiParam::new(I64), AbiParam::new(I32)]);
     let raise_sig = b.import_signature(raise_sig);
-    let raise_fn = b.ins().iconst(I64, raise_trap as i64);
+    let raise_fn = b.ins().load(I64, MemFlagsData::trusted(), vmctx, VMHOST_FUNC_CONTEXT_RAISE_TRAP as i32);
     let zero = b.ins().iconst(I32, 0);
     b.ins().call_indirect(raise_sig, raise_fn, &[caller_vmctx, zero]);
     b.ins().trap(crate::TrapCode::UnreachableCodeReached.to_clif());

@@ -74,6 +74,10 @@ pub const VMHOST_FUNC_CONTEXT_HOST_CALL: u32 = 8;
 /// Offset of a host function context's `func_ref` field (checked by the layout tests).
 #[allow(dead_code)]
 pub const VMHOST_FUNC_CONTEXT_FUNC_REF: u32 = 16;
+/// Offset of a host function context's `raise_trap` field: the address the wasm-to-host trampoline
+/// calls on a nonzero status (read from the context, so that trampolines hold no absolute address
+/// and can be stored in artifacts).
+pub const VMHOST_FUNC_CONTEXT_RAISE_TRAP: u32 = 56;
 
 /// Offset of the magic word in a VMContext.
 pub const VMCTX_MAGIC: u32 = 0;

@@ -85,7 +85,8 @@ impl Module {
             traps: inner.code_info.traps.iter().map(|t| (t.offset, t.code)).collect(),
             absolute: inner.absolute.to_vec(),
         };
-        Ok(serialize::serialize(&inner.engine, &inner.runtime.info, &compiled))
+        let trampolines = inner.engine.trampoline_section(&inner.runtime.info.types)?;
+        Ok(serialize::serialize(&inner.engine, &inner.runtime.info, &compiled, &trampolines))
     }
 
     /// Loads a module from an artifact of [`Module::serialize`], in time proportional to its code and
@@ -101,8 +102,9 @@ impl Module {
     /// checksum can run arbitrary code.
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         // The image section is not used here: the image is rebuilt in a memfd from the segments.
-        let (info, compiled, code, _image) = serialize::deserialize(engine, bytes.as_ref())?;
-        Module::from_compiled(engine, info, compiled, code)
+        let a = serialize::deserialize(engine, bytes.as_ref())?;
+        engine.adopt_trampolines(&a.info.types, &a.trampolines)?;
+        Module::from_compiled(engine, a.info, a.compiled, a.code)
     }
 
     /// [`Module::deserialize`] of the contents of the file at `path`, which is mapped, not read: the
@@ -138,7 +140,9 @@ impl Module {
         .with_context(|| format!("failed to map {}", path.display()))?;
         // SAFETY: the mapping is `len` readable bytes, alive until the `munmap` below.
         let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
-        let module = serialize::deserialize(engine, bytes).and_then(|(info, compiled, code, image)| {
+        let module = serialize::deserialize(engine, bytes).and_then(|a| {
+            let serialize::Artifact { info, compiled, code, trampolines, image } = a;
+            engine.adopt_trampolines(&info.types, &trampolines)?;
             let offset = code.as_ptr() as usize - bytes.as_ptr() as usize;
             // SAFETY: the code lies in the file at `offset` (page-aligned by the format, checked by
             // `map_file`); the caller keeps the file unchanged while the module lives.

@@ -13,6 +13,7 @@
 //! | function ranges  | `u32` count, `(start, end)` pairs of `u32`                               |
 //! | trap sites       | `u32` count, `(offset u32, trap code u8)` pairs                          |
 //! | absolute relocs  | `u32` count, `(offset u32, libcall u8)` pairs, re-applied at load        |
+//! | trampolines      | `u32` count, then per distinct function type `(type index, entry offset, entry length, host offset, host length)` as `u32`s; then the code they point into as a byte array: the entry and wasm-to-host trampolines of the module's types (position-independent, no relocations), so that loading the module, and instantiating it with host functions, compiles nothing |
 //! | memory image     | `u8` 0, or 1 then `u32` memory, `u64` offset in linear memory, `u64` length, `u32` padding length, that many zeros (the image starts at a multiple of [`CODE_ALIGN`]), the image's bytes: what [`crate::vm::memory_image::MemoryImage`] maps, so that a file maps it directly |
 //! | checksum         | `u64`: [`checksum`] of every byte before it                              |
 //!
@@ -43,7 +44,27 @@ pub const MAGIC: &[u8; 8] = b"SPRYAOT\0";
 pub const CODE_ALIGN: usize = 64 << 10;
 
 /// The version of the byte format; bumped on every change to it.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
+
+/// The trampolines section of an artifact: the code of the entry and wasm-to-host trampolines of a
+/// module's function types (see [`crate::engine::Engine::trampoline_section`]).
+#[derive(Default)]
+pub struct TrampolineSection {
+    /// Their code, one blob.
+    pub code: Vec<u8>,
+    /// One per distinct type.
+    pub entries: Vec<TrampolineEntry>,
+}
+
+/// The trampolines of one type in a [`TrampolineSection`].
+pub struct TrampolineEntry {
+    /// The index of the type in the module's types.
+    pub type_index: u32,
+    /// The entry trampoline: offset in the section's code, length.
+    pub entry: (u32, u32),
+    /// The wasm-to-host trampoline: offset, length.
+    pub host: (u32, u32),
+}
 
 /// The libcalls an artifact may refer to, by their index in this list.
 const LIBCALLS: [LibCall; 10] = [
@@ -154,7 +175,12 @@ fn checksum_block(seed: u64, bytes: &[u8]) -> u64 {
 
 /// Writes the artifact of a module: its info and its code (`code` as mapped, with the absolute
 /// relocation fields in it zeroed here so that the artifact does not depend on where it was loaded).
-pub fn serialize(engine: &Engine, info: &ModuleInfo, compiled: &CompiledCode) -> Vec<u8> {
+pub fn serialize(
+    engine: &Engine,
+    info: &ModuleInfo,
+    compiled: &CompiledCode,
+    trampolines: &TrampolineSection,
+) -> Vec<u8> {
     let mut w = Writer { out: Vec::with_capacity(compiled.code.len() + info.data_bytes.len() + 4096) };
     w.out.extend_from_slice(MAGIC);
     w.u32(FORMAT_VERSION);
@@ -191,6 +217,13 @@ pub fn serialize(engine: &Engine, info: &ModuleInfo, compiled: &CompiledCode) ->
         // `Module::new` only accepts the libcalls of `LIBCALLS` (those `libcall_address` provides).
         w.u8(LIBCALLS.iter().position(|l| *l == lc).expect("a supported libcall") as u8);
     }
+    w.u32(trampolines.entries.len() as u32);
+    for e in &trampolines.entries {
+        for v in [e.type_index, e.entry.0, e.entry.1, e.host.0, e.host.1] {
+            w.u32(v);
+        }
+    }
+    w.bytes(&trampolines.code);
     match ImagePlan::new(info) {
         None => w.u8(0),
         Some(plan) => {
@@ -226,11 +259,7 @@ pub struct ImageSection<'b> {
 ///
 /// The code is returned as a slice of `bytes` (the returned `CompiledCode::code` is empty), so that it
 /// is copied once, into its executable mapping.
-#[allow(clippy::type_complexity)]
-pub fn deserialize<'b>(
-    engine: &Engine,
-    bytes: &'b [u8],
-) -> Result<(ModuleInfo, CompiledCode, &'b [u8], Option<ImageSection<'b>>)> {
+pub fn deserialize<'b>(engine: &Engine, bytes: &'b [u8]) -> Result<Artifact<'b>> {
     const NOT_AN_ARTIFACT: &str = "not a Spry compiled module (bad magic bytes)";
     ensure!(bytes.len() >= MAGIC.len(), "{NOT_AN_ARTIFACT}; the input is only {} bytes", bytes.len());
     ensure!(&bytes[..MAGIC.len()] == MAGIC, NOT_AN_ARTIFACT);
@@ -298,6 +327,22 @@ pub fn deserialize<'b>(
         let lc = *LIBCALLS.get(r.u8()? as usize).ok_or_else(|| anyhow!("corrupt compiled module: libcall"))?;
         absolute.push((offset, lc));
     }
+    let n = r.count(20)?;
+    let mut entries = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (type_index, entry, host) = (r.u32()?, (r.u32()?, r.u32()?), (r.u32()?, r.u32()?));
+        ensure!((type_index as usize) < info.types.len(), "corrupt compiled module: trampoline type {type_index}");
+        entries.push(TrampolineEntry { type_index, entry, host });
+    }
+    let n = r.u32()? as usize;
+    let tcode = r.take(n)?;
+    ensure!(
+        entries.iter().all(|e| [e.entry, e.host]
+            .iter()
+            .all(|&(off, len)| len > 0 && u64::from(off) + u64::from(len) <= tcode.len() as u64)),
+        "corrupt compiled module: trampoline range"
+    );
+    let trampolines = TrampolineSection { code: tcode.to_vec(), entries };
     let image = match r.u8()? {
         0 => None,
         1 => {
@@ -319,7 +364,27 @@ pub fn deserialize<'b>(
         b => bail!("corrupt compiled module: memory image flag {b}"),
     };
     ensure!(r.bytes.is_empty(), "corrupt compiled module: {} trailing bytes", r.bytes.len());
-    Ok((info, CompiledCode { code: Vec::new(), functions, traps, absolute }, code, image))
+    Ok(Artifact {
+        info,
+        compiled: CompiledCode { code: Vec::new(), functions, traps, absolute },
+        code,
+        trampolines,
+        image,
+    })
+}
+
+/// What [`deserialize`] decodes from an artifact.
+pub struct Artifact<'b> {
+    /// The module's metadata.
+    pub info: ModuleInfo,
+    /// Its function ranges, trap sites and relocations (`code` is empty: see `code`).
+    pub compiled: CompiledCode,
+    /// The code, a slice of the artifact.
+    pub code: &'b [u8],
+    /// The trampolines of the module's types.
+    pub trampolines: TrampolineSection,
+    /// The memory image, if the artifact has one.
+    pub image: Option<ImageSection<'b>>,
 }
 
 struct Writer {

@@ -194,6 +194,9 @@ pub struct VMHostFuncContext {
     pub func_ref: VMFuncRef,
     /// The host closure, opaque to compiled code.
     pub host: *const (),
+    /// `spry_raise_trap` (`crate::vm::libcalls::raise_trap_address`), which the wasm-to-host
+    /// trampoline calls on a nonzero status.
+    pub raise_trap: usize,
 }
 
 #[cfg(test)]
@@ -215,6 +218,7 @@ mod tests {
     fn host_func_context_layout() {
         assert_eq!(offset_of!(VMHostFuncContext, host_call), VMHOST_FUNC_CONTEXT_HOST_CALL as usize);
         assert_eq!(offset_of!(VMHostFuncContext, func_ref), VMHOST_FUNC_CONTEXT_FUNC_REF as usize);
+        assert_eq!(offset_of!(VMHostFuncContext, raise_trap), VMHOST_FUNC_CONTEXT_RAISE_TRAP as usize);
     }
 
     #[test]
