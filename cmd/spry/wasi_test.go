@@ -203,11 +203,12 @@ func TestTrapUnknownImports(t *testing.T) {
 	}
 	// The WASI path runs.
 	expect(t, runSpry(t, dir, nil, "run", "--trap-unknown-imports", "bridge.wat"), 0, "before\n")
-	// Calling the import traps with its name. (No backtrace: the engine records none for a trap
-	// raised by a host function's error.)
+	// Calling the import traps with its name and the Wasm backtrace (recorded where the host
+	// function returned its error).
 	r = runSpry(t, dir, nil, "run", "--trap-unknown-imports", "bridge.wat", "call")
-	if r.code != exitTrap || r.stdout != "before\n" || !strings.Contains(r.stderr, "Error: wasm trap: unknown import env.foo was called") {
-		t.Errorf("want a trap naming env.foo; got %v", r)
+	if r.code != exitTrap || r.stdout != "before\n" || !strings.Contains(r.stderr, "Error: wasm trap: unknown import env.foo was called") ||
+		!strings.Contains(r.stderr, "wasm backtrace:") || !strings.Contains(r.stderr, "call_foo") {
+		t.Errorf("want a trap naming env.foo, with a backtrace through $call_foo; got %v", r)
 	}
 }
 

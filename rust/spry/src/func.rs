@@ -200,7 +200,12 @@ unsafe extern "C" fn host_call_shim(
     match result {
         Ok(Ok(())) => 0,
         Ok(Err(e)) => {
-            traphandlers::record_host_error(e);
+            if e.is::<crate::wasi::I32Exit>() {
+                // An exit, not a trap the user sees: no backtrace.
+                traphandlers::record_host_exit(e);
+            } else {
+                traphandlers::record_host_error(e);
+            }
             1
         }
         Err(panic) => {
@@ -406,10 +411,17 @@ pub(crate) unsafe fn invoke(store: *mut StoreInner, func_ref: *const VMFuncRef, 
     }
 }
 
-/// A host function that returned a trap (from a nested call) re-raises that trap, not a wrapper.
+/// A host function that returned a trap (from a nested call, or made by a C or Go host callback)
+/// re-raises that trap, not a wrapper. A trap without frames (a callback's: `spry_trap_new`, Go's
+/// host errors) gets the Wasm frames recorded when the host function returned it.
 fn unwrap_host_trap(trap: Trap) -> anyhow::Error {
     if trap.host_error().is_some_and(|e| e.is::<Trap>()) {
-        return trap.into_host_error().expect("checked");
+        let frames = trap.backtrace().to_vec();
+        return match trap.into_host_error().expect("checked").downcast::<Trap>() {
+            Ok(inner) if inner.backtrace().is_empty() => inner.with_backtrace(frames).into(),
+            Ok(inner) => inner.into(),
+            Err(e) => e,
+        };
     }
     trap.into()
 }

@@ -59,7 +59,9 @@ pub enum UnwindReason {
 
 /// A trap reason recorded by Rust code, not by a signal.
 enum Pending {
-    HostError(anyhow::Error),
+    /// The error, and whether the trap records a backtrace (not for an exit: see
+    /// [`record_host_exit`]).
+    HostError(anyhow::Error, bool),
     Panic(Box<dyn Any + Send>),
 }
 
@@ -182,7 +184,7 @@ impl CallThreadState {
             return match pending {
                 None => Ok(()),
                 Some(Pending::Panic(payload)) => Err(UnwindReason::Panic(payload)),
-                Some(Pending::HostError(err)) => Err(UnwindReason::Trap(Trap::host(err))),
+                Some(Pending::HostError(err, _)) => Err(UnwindReason::Trap(Trap::host(err))),
             };
         }
         let frames = self.frames();
@@ -190,7 +192,7 @@ impl CallThreadState {
             return Err(UnwindReason::Trap(Trap::new(code).with_backtrace(frames)));
         }
         Err(match pending {
-            Some(Pending::HostError(err)) => UnwindReason::Trap(Trap::host(err).with_backtrace(frames)),
+            Some(Pending::HostError(err, _)) => UnwindReason::Trap(Trap::host(err).with_backtrace(frames)),
             Some(Pending::Panic(payload)) => UnwindReason::Panic(payload),
             None => UnwindReason::Trap(
                 Trap::host(anyhow::anyhow!("a trap was raised without a recorded reason")).with_backtrace(frames),
@@ -384,14 +386,25 @@ pub unsafe extern "C" fn spry_trap_raised(code: u32, pc: usize, fp: usize) -> *m
     if code != 0 {
         match u8::try_from(code).ok().and_then(TrapCode::from_u8) {
             Some(code) => state.trap_code.set(code.as_u8()),
-            None => state.pending.set(Some(Pending::HostError(anyhow::anyhow!("invalid trap code {code}")))),
+            None => state.pending.set(Some(Pending::HostError(anyhow::anyhow!("invalid trap code {code}"), true))),
         }
     }
-    let marker = 0u8;
-    let stack_low = std::hint::black_box(&marker) as *const u8 as usize;
-    // SAFETY: our frame is below the raising frames, which lie below the activation; `fp` belongs to
-    // `pc` (the function's contract).
-    unsafe { state.record_trap(pc, fp, true, stack_low) };
+    // A host error's Wasm frames are all still on the stack here, below the activation: walked now,
+    // unless the error is an exit (which is not a trap the user sees).
+    let pending = state.pending.take();
+    let walk = !matches!(pending, Some(Pending::HostError(_, false)));
+    state.pending.set(pending);
+    if walk {
+        let marker = 0u8;
+        let stack_low = std::hint::black_box(&marker) as *const u8 as usize;
+        // SAFETY: our frame is below the raising frames, which lie below the activation; `fp` belongs
+        // to `pc` (the function's contract).
+        unsafe { state.record_trap(pc, fp, true, stack_low) };
+    } else {
+        state.trap_pc.set(pc);
+        state.trap_fp.set(fp);
+        state.backtrace_len.set(0);
+    }
     state.jmp_buf.get()
 }
 
@@ -399,7 +412,13 @@ pub unsafe extern "C" fn spry_trap_raised(code: u32, pc: usize, fp: usize) -> *m
 /// returns a nonzero status, and the wasm-to-host trampoline raises the trap with
 /// `spry_raise_trap(vmctx, 0)`. Outside any activation the error is dropped.
 pub fn record_host_error(err: anyhow::Error) {
-    record_pending(Pending::HostError(err));
+    record_pending(Pending::HostError(err, true));
+}
+
+/// [`record_host_error`] for an error that ends the program rather than reports a fault (WASI's
+/// `proc_exit`): the trap records no backtrace, so exiting does not walk the stack.
+pub fn record_host_exit(err: anyhow::Error) {
+    record_pending(Pending::HostError(err, false));
 }
 
 /// Records a host function's panic in the current activation, to be resumed once out of Wasm (see
