@@ -15,11 +15,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"time"
+	"unsafe"
 
 	spry "github.com/spry-wasm/spry/go"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
@@ -30,13 +33,26 @@ type wasiCycles struct {
 	// stdout buffer) made once and given to every store; own: WASI with a stdout of its own per
 	// store (a per-request output), made per store.
 	stubs, shared, own func() error
-	close              func()
+	// first(n): new store + the shared WASI state + instantiate wasiio.wasm + clock_loop(n) +
+	// close; first(1) - first(0) is the cost of a store's first WASI call (one clock_time_get plus
+	// whatever the runtime does lazily on the first call). nil when wasiio.wasm is missing.
+	first func(n int32) error
+	close func()
+}
+
+// wasiioWasm returns workloads/wasi/wasiio.wasm, or nil when it was not built.
+func wasiioWasm() []byte {
+	b, err := os.ReadFile(wasiioPath)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // wasiRounds is how many alternating rounds each WASI instantiation cycle is measured in; the
 // best round is recorded (the machine is shared: the best of interleaved rounds is the least
 // disturbed).
-const wasiRounds = 3
+const wasiRounds = 5
 
 // wasiInstantiateFigures measures the WASI instantiation figure on workload (c).
 func wasiInstantiateFigures(w *Workload) {
@@ -73,6 +89,15 @@ func measureWASICycles(c *wasiCycles, w *Workload) error {
 		{"instantiate+WASI", c.shared},
 		{"instantiate+WASI own stdout", c.own},
 	}
+	if c.first != nil {
+		figs = append(figs, struct {
+			fig string
+			op  func() error
+		}{"wasiio: +WASI+call(0)", func() error { return c.first(0) }}, struct {
+			fig string
+			op  func() error
+		}{"wasiio: +WASI+call(1)", func() error { return c.first(1) }})
+	}
 	best := make([]time.Duration, len(figs))
 	for round := 0; round < wasiRounds; round++ {
 		for i, f := range figs {
@@ -91,6 +116,9 @@ func measureWASICycles(c *wasiCycles, w *Workload) error {
 	}
 	recordW(rd, w.Name+" wasi", "WASI adds", us(best[1]-best[0]), "µs")
 	recordW(rd, w.Name+" wasi", "WASI adds, own stdout", us(best[2]-best[0]), "µs")
+	if c.first != nil {
+		recordW(rd, w.Name+" wasi", "first WASI call", us(best[4]-best[3]), "µs")
+	}
 	return nil
 }
 
@@ -163,8 +191,42 @@ func spryWASICycles(w *Workload) (*wasiCycles, error) {
 		s.Close()
 		return nil
 	}
+	var first func(int32) error
+	if ww := wasiioWasm(); ww != nil {
+		m2, err := spry.Compile(sr.engine, ww)
+		if err != nil {
+			return fail(err)
+		}
+		closers = append(closers, func() { m2.Close() })
+		pre2, err := l.InstantiatePre(m2)
+		if err != nil {
+			return fail(err)
+		}
+		closers = append(closers, func() { pre2.Close() })
+		slots := make([]uint64, 1)
+		first = func(n int32) error {
+			s, err := spry.NewStore(sr.engine)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.SetWASI(shared); err != nil {
+				return err
+			}
+			inst, err := pre2.Instantiate(bg, s)
+			if err != nil {
+				return err
+			}
+			f, err := inst.Func("clock_loop")
+			if err != nil {
+				return err
+			}
+			slots[0] = uint64(uint32(n))
+			return f.CallRaw(bg, slots)
+		}
+	}
 	return &wasiCycles{
-		name: "spry", config: "pooling",
+		name: "spry", config: "pooling", first: first,
 		stubs:  coreCycle(mod),
 		shared: func() error { return cycle(shared) },
 		own: func() error {
@@ -205,7 +267,20 @@ func wasmtimeCAPIWASICycles(w *Workload) (*wasiCycles, error) {
 	if err == nil {
 		err = cerr(C.bench_pre(l, mod.(*wasmtimeCAPIModule).m, &pre))
 	}
+	var pre2 *C.wasmtime_instance_pre_t
+	var m2 Module
+	if ww := wasiioWasm(); err == nil && ww != nil {
+		if m2, err = r.Compile(&Workload{Name: "wasiio", Wasm: ww}); err == nil {
+			err = cerr(C.bench_pre(l, m2.(*wasmtimeCAPIModule).m, &pre2))
+		}
+	}
 	closeAll := func() {
+		if pre2 != nil {
+			C.wasmtime_instance_pre_delete(pre2)
+		}
+		if m2 != nil {
+			m2.Close()
+		}
 		if pre != nil {
 			C.wasmtime_instance_pre_delete(pre)
 		}
@@ -227,9 +302,23 @@ func wasmtimeCAPIWASICycles(w *Workload) (*wasiCycles, error) {
 			return nil
 		}
 	}
+	var first func(int32) error
+	if pre2 != nil {
+		fn := C.CString("clock_loop")
+		closeFirst := closeAll
+		closeAll = func() { C.free(unsafe.Pointer(fn)); closeFirst() }
+		first = func(n int32) error {
+			var i C.bench_inst_t
+			if err := cerr(C.bench_instantiate_wasi(e, pre2, 0, &i)); err != nil {
+				return err
+			}
+			defer C.wasmtime_store_delete(i.store)
+			return cerr(C.bench_call_i32(&i, fn, C.int32_t(n)))
+		}
+	}
 	return &wasiCycles{
 		name: "wasmtime-capi", config: "pooling+cow+pre",
-		stubs: coreCycle(mod), shared: cycle(0), own: cycle(1), close: closeAll,
+		stubs: coreCycle(mod), shared: cycle(0), own: cycle(1), first: first, close: closeAll,
 	}, nil
 }
 
@@ -270,8 +359,30 @@ func wazeroWASICycles(w *Workload) (*wasiCycles, error) {
 		}
 		return m.Close(bg)
 	}
+	var first func(int32) error
+	if ww := wasiioWasm(); ww != nil {
+		cm2, err := rt.CompileModule(bg, ww)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		stack := make([]uint64, 1)
+		first = func(n int32) error {
+			m, err := rt.InstantiateModule(bg, cm2, shared)
+			if err != nil {
+				return err
+			}
+			defer m.Close(bg)
+			f := m.ExportedFunction("clock_loop")
+			if f == nil {
+				return errors.New("no export clock_loop")
+			}
+			stack[0] = api.EncodeI32(n)
+			return f.CallWithStack(bg, stack)
+		}
+	}
 	return &wasiCycles{
-		name: "wazero", config: "compiler",
+		name: "wazero", config: "compiler", first: first,
 		stubs:  coreCycle(mod),
 		shared: func() error { return cycle(shared) },
 		own:    func() error { return cycle(base.WithStdout(io.Writer(new(bytes.Buffer)))) },

@@ -209,4 +209,19 @@ char *bench_instantiate_wasi(wasm_engine_t *e, wasmtime_instance_pre_t *pre, int
   return NULL;
 }
 
+char *bench_call_i32(bench_inst_t *i, const char *name, int32_t arg) {
+  wasmtime_func_t f;
+  char *msg = bench_get_func(i, name, &f);
+  if (msg)
+    return msg;
+  wasmtime_val_t args[1], results[1];
+  args[0].kind = WASMTIME_I32;
+  args[0].of.i32 = arg;
+  wasm_trap_t *trap = NULL;
+  wasmtime_error_t *err = wasmtime_func_call(wasmtime_store_context(i->store), &f, args, 1, results, 1, &trap);
+  if (err)
+    return err_msg(err);
+  return trap ? trap_msg(trap) : NULL;
+}
+
 void bench_malloc_trim(void) { malloc_trim(0); }

@@ -38,6 +38,9 @@ wasm_trap_t *bench_call_empty_from_caller(wasmtime_caller_t *caller);
 wasm_engine_t *bench_engine_keep(uint32_t total, size_t keep);
 char *bench_define_wasi(wasmtime_linker_t *l);
 char *bench_instantiate_wasi(wasm_engine_t *e, wasmtime_instance_pre_t *pre, int own_stdout, bench_inst_t *out);
+// bench_call_i32 calls the export name of the instance with one i32 argument (its results, at most
+// one, are dropped).
+char *bench_call_i32(bench_inst_t *i, const char *name, int32_t arg);
 
 // bench_malloc_trim returns the C heap's free memory to the kernel (glibc keeps what the earlier
 // loops freed, which the live instances would otherwise reuse without growing the resident set).
