@@ -321,6 +321,14 @@ pub unsafe fn abandon_innermost_activation() -> bool {
     // contract says has not been discarded yet.
     let state = unsafe { &*state };
     CURRENT.set(state.prev);
+    // SAFETY: the activation's store context is valid and used by this thread only (as below).
+    unsafe {
+        let wasi_call = (*state.store_ctx).wasi_call.get();
+        if *wasi_call == state as *const CallThreadState as usize {
+            // The abandoned frames include a WASI call's, which will not return to clear this.
+            *wasi_call = 0;
+        }
+    }
     if state.outermost {
         // SAFETY: the activation's store context was valid for its whole call (`catch_traps`'s
         // contract) and the store is still alive: its call is running (being abandoned) on this

@@ -129,6 +129,11 @@ pub struct VMStoreContext {
     /// The most elements `table.grow` may take any table of the store to; `u64::MAX` when
     /// unlimited. Not read by compiled code.
     pub max_table_elements: UnsafeCell<u64>,
+    /// The activation (`traphandlers::CallThreadState`'s address) running a WASI function of the
+    /// store, 0 when none: a WASI call made while one is running (a host callback of that call, such
+    /// as a stdout writer, calling into the store it serves) is refused. Cleared when the WASI call
+    /// returns, and when its activation is abandoned. Not read by compiled code.
+    pub wasi_call: UnsafeCell<usize>,
 }
 
 impl Default for VMStoreContext {
@@ -139,12 +144,13 @@ impl Default for VMStoreContext {
             fuel: UnsafeCell::new(0),
             max_memory_bytes: UnsafeCell::new(u64::MAX),
             max_table_elements: UnsafeCell::new(u64::MAX),
+            wasi_call: UnsafeCell::new(0),
         }
     }
 }
 
-// SAFETY: `stack_limit`, `fuel` and the limits are only touched by the thread currently using the
-// store (the store is not `Sync`); `interrupt` is atomic and is what other threads use.
+// SAFETY: `stack_limit`, `fuel`, the limits and `wasi_call` are only touched by the thread currently
+// using the store (the store is not `Sync`); `interrupt` is atomic and is what other threads use.
 unsafe impl Sync for VMStoreContext {}
 
 /// The store context of the instance whose VMContext is `vmctx`.

@@ -571,7 +571,42 @@ type Impl = fn(&mut Call<'_>, &[u64]) -> R<u64>;
 
 /// Runs one WASI function for `caller`: finds the store's state and the caller's memory, runs
 /// `f`, and writes its errno (or nothing, for `proc_exit`) to the result slot.
-fn dispatch(mut caller: Caller<'_>, slots: &mut [u64], f: Impl, has_result: bool) -> Result<()> {
+///
+/// Not re-entrant: while it runs, it holds the store's WASI state exclusively, and a host object it
+/// calls (a `HostOutput`, a C or Go stream, file tree, clock or random source) may call back into the
+/// store. A WASI call made meanwhile would reach that same state, so it is refused with a trap, told
+/// by the store context's `wasi_call` (outside the WASI state, so that checking it aliases nothing).
+fn dispatch(caller: Caller<'_>, slots: &mut [u64], f: Impl, has_result: bool) -> Result<()> {
+    let store = caller.store.as_ptr();
+    // SAFETY: the store is alive during the host call; its context lives in an `Arc` the store holds.
+    // Only its raw pointer is used: the field is an `UnsafeCell` this thread alone touches.
+    let wasi_call = unsafe { (*(*store).vm_ptr()).wasi_call.get() };
+    // SAFETY: as above.
+    if unsafe { *wasi_call } != 0 {
+        return Err(anyhow!(
+            "WASI call re-entered: a host callback of a WASI function (stdio stream, file tree, clock, \
+             random source) called into the store it serves, which then called WASI again"
+        ));
+    }
+    /// Clears the mark when the call ends, also by a panic (an abandoned call's activation is
+    /// cleared by `traphandlers::abandon_innermost_activation`).
+    struct Active(*mut usize);
+    impl Drop for Active {
+        fn drop(&mut self) {
+            // SAFETY: the store outlives its host calls (see `dispatch`).
+            unsafe { *self.0 = 0 };
+        }
+    }
+    // The activation this WASI function runs in (a host function always runs in one).
+    let activation = (crate::vm::traphandlers::current_activation() as usize).max(1);
+    // SAFETY: as above.
+    unsafe { *wasi_call = activation };
+    let _active = Active(wasi_call);
+    dispatch_active(caller, slots, f, has_result)
+}
+
+/// [`dispatch`], once the call is marked active.
+fn dispatch_active(mut caller: Caller<'_>, slots: &mut [u64], f: Impl, has_result: bool) -> Result<()> {
     let vmctx = caller.caller_vmctx() as usize;
     let store = caller.store.as_ptr();
     // The memory, from the cache or (once per calling instance) the `memory` export.
