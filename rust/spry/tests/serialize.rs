@@ -281,3 +281,54 @@ fn compile_cache() {
     assert_eq!(entries().len(), 3);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// What a compile-cache load checks: the metadata (everything the loader interprets), the length,
+/// the header's bulk ranges; not the bytes of the code and the image, which it maps without reading
+/// (see `module/cache.rs` for what protects them). `Module::deserialize_file` checks those too.
+#[test]
+fn cache_loads_check_the_metadata_not_the_bulk() {
+    let dir = std::env::temp_dir().join(format!("spry-cache-bulk-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let wasm = wat::parse_str(WAT).unwrap();
+    let engine = Engine::new(Config::new().cache_dir(&dir)).unwrap();
+    Module::new(&engine, &wasm).unwrap();
+    let entry = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let stored = std::fs::read(&entry).unwrap();
+    // The bulk sections' places, after the magic and the version: code (offset, length), image.
+    let field = |i: usize| u64::from_le_bytes(stored[12 + 8 * i..20 + 8 * i].try_into().unwrap()) as usize;
+    let (code, code_len, image, image_len) = (field(0), field(1), field(2), field(3));
+    assert!(code_len > 0 && image_len > 0 && code + code_len <= image, "{code} {code_len} {image} {image_len}");
+    let stats = |e: &Engine| (e.cache_hits(), e.cache_misses());
+
+    for (what, at) in [("code", code + code_len / 2), ("image", image + image_len - 1)] {
+        let mut corrupt = stored.clone();
+        corrupt[at] ^= 0x40;
+        std::fs::write(&entry, &corrupt).unwrap();
+        // SAFETY: a Spry artifact with one flipped byte: it must be rejected, and is not run.
+        let err = unsafe { Module::deserialize_file(&engine, &entry) }.unwrap_err();
+        assert!(format!("{err:#}").contains("checksum"), "{what}: {err:#}");
+        let before = stats(&engine);
+        // Loaded, not run (its code is corrupt).
+        drop(Module::new(&engine, &wasm).unwrap());
+        assert_eq!(stats(&engine), (before.0 + 1, before.1), "{what}: a cache load reads no {what} bytes");
+    }
+    // Anything else the loader reads is checked: a miss, recompiled and replaced.
+    let trailer = image + image_len; // none: the image is the last section
+    assert_eq!(trailer + 16, stored.len());
+    for at in [12, 13 + 8, 40, code - 1, code + code_len, stored.len() - 12, stored.len() - 1] {
+        let mut corrupt = stored.clone();
+        corrupt[at] ^= 0x01;
+        std::fs::write(&entry, &corrupt).unwrap();
+        let before = stats(&engine);
+        drop(Module::new(&engine, &wasm).unwrap());
+        assert_eq!(stats(&engine), (before.0, before.1 + 1), "flipped byte {at} loaded from the cache");
+        assert_eq!(std::fs::read(&entry).unwrap(), stored, "byte {at}: the entry is replaced");
+    }
+    for len in [stored.len() - 1, stored.len() - 16, image, code + 1, 100] {
+        std::fs::write(&entry, &stored[..len]).unwrap();
+        let before = stats(&engine);
+        drop(Module::new(&engine, &wasm).unwrap());
+        assert_eq!(stats(&engine), (before.0, before.1 + 1), "an entry truncated to {len} bytes loaded");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

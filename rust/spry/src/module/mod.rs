@@ -102,7 +102,7 @@ impl Module {
     /// checksum can run arbitrary code.
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         // The image section is not used here: the image is rebuilt in a memfd from the segments.
-        let a = serialize::deserialize(engine, bytes.as_ref())?;
+        let a = serialize::deserialize(engine, bytes.as_ref(), true)?;
         engine.adopt_trampolines(&a.info.types, &a.trampolines)?;
         Module::from_compiled(engine, a.info, a.compiled, a.code)
     }
@@ -116,7 +116,18 @@ impl Module {
     /// As for [`Module::deserialize`]; in addition the file must not be modified while the module (or
     /// anything made from it) lives: replace it with a new file (rename), as the compile cache does.
     pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
-        let path = path.as_ref();
+        // SAFETY: forwarded from the caller.
+        unsafe { Module::load_file(engine, path.as_ref(), true) }
+    }
+
+    /// [`Module::deserialize_file`], checking the bulk checksum (of the code and the image) only when
+    /// `verify_bulk`: the compile cache skips it (see `cache.rs`), and then maps the file without
+    /// reading it all.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Module::deserialize_file`].
+    unsafe fn load_file(engine: &Engine, path: &Path, verify_bulk: bool) -> Result<Module> {
         let file = std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
         let len = file.metadata().with_context(|| format!("failed to stat {}", path.display()))?.len();
         let len = usize::try_from(len).context("compiled module file too large")?;
@@ -125,14 +136,17 @@ impl Module {
             // SAFETY: forwarded from the caller.
             return unsafe { Module::deserialize(engine, []) };
         }
+        // Populated at once when every byte is read (the bulk checksum); else only the metadata is
+        // read, and the code and image are mapped again on their own.
+        let populate = if verify_bulk { rustix::mm::MapFlags::POPULATE } else { rustix::mm::MapFlags::empty() };
         // SAFETY: a fresh private read-only mapping of a file we opened; the caller guarantees that
-        // the file is not modified. Populated at once: every byte is read (checksum).
+        // the file is not modified.
         let ptr = unsafe {
             rustix::mm::mmap(
                 std::ptr::null_mut(),
                 len,
                 rustix::mm::ProtFlags::READ,
-                rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::POPULATE,
+                rustix::mm::MapFlags::PRIVATE | populate,
                 &file,
                 0,
             )
@@ -140,7 +154,7 @@ impl Module {
         .with_context(|| format!("failed to map {}", path.display()))?;
         // SAFETY: the mapping is `len` readable bytes, alive until the `munmap` below.
         let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
-        let module = serialize::deserialize(engine, bytes).and_then(|a| {
+        let module = serialize::deserialize(engine, bytes, verify_bulk).and_then(|a| {
             let serialize::Artifact { info, compiled, code, trampolines, image } = a;
             engine.adopt_trampolines(&info.types, &trampolines)?;
             let offset = code.as_ptr() as usize - bytes.as_ptr() as usize;

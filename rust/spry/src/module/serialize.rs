@@ -7,6 +7,7 @@
 //! |------------------|--------------------------------------------------------------------------|
 //! | magic            | the 8 bytes `SPRYAOT\0`                                                  |
 //! | format version   | `u32` ([`FORMAT_VERSION`])                                               |
+//! | bulk sections    | `u64` offset and `u64` length in the artifact of the code bytes, then of the memory image's bytes (0, 0 without one) |
 //! | fingerprint      | `u32` count, then that many `(key, value)` strings (see [`fingerprint`]) |
 //! | module info      | [`ModuleInfo`], field by field (see `write_info`)                        |
 //! | code             | `u64` length, `u32` padding length, that many zeros (the code starts at a multiple of [`CODE_ALIGN`] in the artifact, so that a file can be mapped), the bytes: relocated except the absolute libcall fields, which are zero |
@@ -15,14 +16,19 @@
 //! | absolute relocs  | `u32` count, `(offset u32, libcall u8)` pairs, re-applied at load        |
 //! | trampolines      | `u32` count, then per distinct function type `(type index, entry offset, entry length, host offset, host length)` as `u32`s; then the code they point into as a byte array: the entry and wasm-to-host trampolines of the module's types (position-independent, no relocations), so that loading the module, and instantiating it with host functions, compiles nothing |
 //! | memory image     | `u8` 0, or 1 then `u32` memory, `u64` offset in linear memory, `u64` length, `u32` padding length, that many zeros (the image starts at a multiple of [`CODE_ALIGN`]), the image's bytes: what [`crate::vm::memory_image::MemoryImage`] maps, so that a file maps it directly |
-//! | checksum         | `u64`: [`checksum`] of every byte before it                              |
+//! | bulk checksum    | `u64`: [`checksum_seeded`] of the code bytes, then chained over the image's bytes |
+//! | checksum         | `u64`: [`checksum_seeded`] of every byte before it but the bulk sections' bytes (chained over the pieces between them) |
 //!
 //! Strings and byte arrays are a `u32` length then the bytes. Loading checks the magic, the format
-//! version, the checksum, then that the fingerprint equals the loading engine's, then decodes with a
-//! bounds check on every read: every count is checked against the input that remains before anything
-//! is allocated, so a truncated or corrupt artifact is an error, never a panic or a huge allocation.
-//! These checks catch accidents (a truncated download, a flipped bit, an artifact of another Spry
-//! version, engine settings or CPU), not malice: the code in an artifact runs as is.
+//! version, the checksum (everything the loader interprets: every offset, count, range and
+//! relocation, the trampolines, the data segments), then that the fingerprint equals the loading
+//! engine's, then decodes with a bounds check on every read: every count is checked against the input
+//! that remains before anything is allocated, so a truncated or corrupt artifact is an error, never
+//! a panic or a huge allocation. The bulk checksum (the code and the image: most of a large
+//! artifact's bytes, which the loader maps but does not read) is checked too, except for entries of
+//! the compile cache (see `cache.rs`, which says what protects them instead). These checks catch
+//! accidents (a truncated download, a flipped bit, an artifact of another Spry version, engine
+//! settings or CPU), not malice: the code in an artifact runs as is.
 
 use crate::compile::CompiledCode;
 use crate::engine::Engine;
@@ -44,7 +50,7 @@ pub const MAGIC: &[u8; 8] = b"SPRYAOT\0";
 pub const CODE_ALIGN: usize = 64 << 10;
 
 /// The version of the byte format; bumped on every change to it.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// The trampolines section of an artifact: the code of the entry and wasm-to-host trampolines of a
 /// module's function types (see [`crate::engine::Engine::trampoline_section`]).
@@ -105,18 +111,14 @@ pub fn fingerprint(engine: &Engine) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// A 64-bit checksum: FNV-style multiply-xor over little-endian 64-bit words, in four lanes per
-/// 1 MiB block, the blocks' hashes folded in order with the length (see [`checksum_seeded`]).
+/// A 64-bit checksum of `bytes` whose initial state is changed by `seed` (artifacts chain it over
+/// the pieces they cover, each seeded with the previous result): FNV-style multiply-xor over
+/// little-endian 64-bit words, in four lanes per 1 MiB block, the blocks' hashes folded in order with
+/// the length.
 ///
 /// Any change confined to one 8-byte word always changes the result (a flipped bit or byte is always
 /// detected); it runs at memory speed (several GB/s per core, blocks in parallel for large inputs).
 /// Not cryptographic: it detects accidents, not tampering.
-pub fn checksum(bytes: &[u8]) -> u64 {
-    checksum_seeded(0, bytes)
-}
-
-/// [`checksum`] with its initial state changed by `seed`: differently seeded results are independent
-/// hashes of the same bytes (the compile cache combines two into a 128-bit key).
 pub fn checksum_seeded(seed: u64, bytes: &[u8]) -> u64 {
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     // Blocks of 1 MiB hashed independently (in parallel for large inputs: hashing is bound by memory
@@ -184,6 +186,9 @@ pub fn serialize(
     let mut w = Writer { out: Vec::with_capacity(compiled.code.len() + info.data_bytes.len() + 4096) };
     w.out.extend_from_slice(MAGIC);
     w.u32(FORMAT_VERSION);
+    // The bulk sections' places, written once known.
+    let bulk_header = w.out.len();
+    w.out.resize(bulk_header + 32, 0);
     let fp = fingerprint(engine);
     w.u32(fp.len() as u32);
     for (k, v) in &fp {
@@ -224,6 +229,7 @@ pub fn serialize(
         }
     }
     w.bytes(&trampolines.code);
+    let mut image_range = None;
     match ImagePlan::new(info) {
         None => w.u8(0),
         Some(plan) => {
@@ -237,11 +243,41 @@ pub fn serialize(
             let at = w.out.len();
             w.out.resize(at + plan.len, 0);
             plan.write(info, &mut w.out[at..]);
+            image_range = Some((at, plan.len));
         }
     }
-    let sum = checksum(&w.out);
+    let code_range = (code_start, compiled.code.len());
+    let image_range = image_range.unwrap_or((0, 0));
+    for (i, v) in [code_range.0, code_range.1, image_range.0, image_range.1].into_iter().enumerate() {
+        let at = bulk_header + 8 * i;
+        w.out[at..at + 8].copy_from_slice(&(v as u64).to_le_bytes());
+    }
+    let bulk = bulk_checksum(&w.out, code_range, image_range);
+    w.u64(bulk);
+    let sum = metadata_checksum(&w.out, code_range, image_range);
     w.u64(sum);
     w.out
+}
+
+/// The bulk checksum of an artifact: over its code bytes, then its image bytes.
+fn bulk_checksum(bytes: &[u8], code: (usize, usize), image: (usize, usize)) -> u64 {
+    let h = checksum_seeded(1, &bytes[code.0..code.0 + code.1]);
+    checksum_seeded(h, &bytes[image.0..image.0 + image.1])
+}
+
+/// The checksum of `bytes` but the bulk sections (ranges in it, code then image, ordered and in
+/// bounds), chained over the pieces around them.
+fn metadata_checksum(bytes: &[u8], code: (usize, usize), image: (usize, usize)) -> u64 {
+    let mut h = 0;
+    let mut at = 0;
+    for (start, len) in [code, image] {
+        if len == 0 {
+            continue;
+        }
+        h = checksum_seeded(h, &bytes[at..start]);
+        at = start + len;
+    }
+    checksum_seeded(h, &bytes[at..])
 }
 
 /// The memory image section of an artifact: the memory, where the image goes in it, and its bytes
@@ -259,7 +295,10 @@ pub struct ImageSection<'b> {
 ///
 /// The code is returned as a slice of `bytes` (the returned `CompiledCode::code` is empty), so that it
 /// is copied once, into its executable mapping.
-pub fn deserialize<'b>(engine: &Engine, bytes: &'b [u8]) -> Result<Artifact<'b>> {
+///
+/// `verify_bulk` says whether the bulk checksum (of the code and the image) is checked: always, but
+/// for the compile cache's entries (see `cache.rs`).
+pub fn deserialize<'b>(engine: &Engine, bytes: &'b [u8], verify_bulk: bool) -> Result<Artifact<'b>> {
     const NOT_AN_ARTIFACT: &str = "not a Spry compiled module (bad magic bytes)";
     ensure!(bytes.len() >= MAGIC.len(), "{NOT_AN_ARTIFACT}; the input is only {} bytes", bytes.len());
     ensure!(&bytes[..MAGIC.len()] == MAGIC, NOT_AN_ARTIFACT);
@@ -269,11 +308,31 @@ pub fn deserialize<'b>(engine: &Engine, bytes: &'b [u8]) -> Result<Artifact<'b>>
         version == FORMAT_VERSION,
         "compiled module has format version {version}, this Spry version reads version {FORMAT_VERSION}"
     );
-    ensure!(bytes.len() >= MAGIC.len() + 4 + 8, "truncated Spry compiled module ({} bytes)", bytes.len());
+    const CORRUPT: &str = "Spry compiled module is corrupt or truncated (checksum mismatch)";
+    ensure!(bytes.len() >= MAGIC.len() + 4 + 32 + 16, "truncated Spry compiled module ({} bytes)", bytes.len());
     let (body, sum) = bytes.split_at(bytes.len() - 8);
     let sum = u64::from_le_bytes(sum.try_into().expect("8 bytes"));
-    ensure!(checksum(body) == sum, "Spry compiled module is corrupt or truncated (checksum mismatch)");
+    // The bulk sections' places: ordered, inside the body, before the bulk checksum.
     let mut r = Reader { bytes: &body[MAGIC.len() + 4..] };
+    let (code_range, image_range) = ((r.u64()?, r.u64()?), (r.u64()?, r.u64()?));
+    let limit = (body.len() - 8) as u64;
+    let code_end = code_range.0.checked_add(code_range.1).filter(|&e| e <= limit);
+    let image_end = image_range.0.checked_add(image_range.1).filter(|&e| e <= limit);
+    let header_end = (MAGIC.len() + 4 + 32) as u64;
+    let ordered = match (code_end, image_end) {
+        (Some(ce), Some(_)) => code_range.0 >= header_end && (image_range.1 == 0 || image_range.0 >= ce),
+        _ => false,
+    };
+    ensure!(ordered, CORRUPT);
+    let code_range = (code_range.0 as usize, code_range.1 as usize);
+    let image_range = (image_range.0 as usize, image_range.1 as usize);
+    ensure!(metadata_checksum(body, code_range, image_range) == sum, CORRUPT);
+    if verify_bulk {
+        let bulk = u64::from_le_bytes(body[body.len() - 8..].try_into().expect("8 bytes"));
+        ensure!(bulk_checksum(body, code_range, image_range) == bulk, CORRUPT);
+    }
+    let body = &body[..body.len() - 8];
+    let mut r = Reader { bytes: &body[MAGIC.len() + 4 + 32..] };
 
     let expected = fingerprint(engine);
     let n = r.count(2)?;
@@ -299,6 +358,11 @@ pub fn deserialize<'b>(engine: &Engine, bytes: &'b [u8]) -> Result<Artifact<'b>>
     r.take(pad)?;
     ensure!(code_len <= r.bytes.len() as u64, "truncated Spry compiled module (code)");
     let code = r.take(code_len as usize)?;
+    let offset_in = |part: &[u8]| part.as_ptr() as usize - bytes.as_ptr() as usize;
+    ensure!(
+        (offset_in(code), code.len()) == code_range,
+        "corrupt compiled module: the code is not where its header says"
+    );
     let n = r.count(8)?;
     let mut functions = Vec::with_capacity(n);
     for _ in 0..n {
@@ -359,10 +423,16 @@ pub fn deserialize<'b>(engine: &Engine, bytes: &'b [u8]) -> Result<Artifact<'b>>
                         .is_some_and(|t| offset.saturating_add(len) <= t.minimum.saturating_mul(crate::WASM_PAGE_SIZE)),
                 "corrupt compiled module: memory image out of place"
             );
-            Some(ImageSection { memory, offset: offset as usize, bytes: r.take(len as usize)? })
+            let image = r.take(len as usize)?;
+            ensure!(
+                (offset_in(image), image.len()) == image_range || image.is_empty() && image_range.1 == 0,
+                "corrupt compiled module: the memory image is not where its header says"
+            );
+            Some(ImageSection { memory, offset: offset as usize, bytes: image })
         }
         b => bail!("corrupt compiled module: memory image flag {b}"),
     };
+    ensure!(image.is_some() || image_range.1 == 0, "corrupt compiled module: a memory image without its section");
     ensure!(r.bytes.is_empty(), "corrupt compiled module: {} trailing bytes", r.bytes.len());
     Ok(Artifact {
         info,
