@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 	spry "github.com/spry-wasm/spry/go"
@@ -29,10 +28,6 @@ var kernels = []struct {
 	{"sort", 1 << 16},
 	{"hash", 10_000_000},
 }
-
-// fuelRounds is how many alternating rounds (without fuel, with fuel) each kernel is measured in;
-// the best of each is recorded.
-const fuelRounds = 3
 
 // kernelInstance calls a kernel and returns its result's raw bits; fuel returns the fuel left.
 type kernelInstance struct {
@@ -99,22 +94,18 @@ func measureFuel(rd runnerDef, mk func([]byte, bool) (*kernelInstance, error), w
 		if after >= before {
 			return fmt.Errorf("%s: no fuel consumed (%d before, %d after)", k.name, before, after)
 		}
-		var best [2]time.Duration
-		for round := 0; round < fuelRounds; round++ {
-			for i, inst := range []*kernelInstance{off, on} {
-				d, err := measure(func() error { _, err := inst.call(k.name, k.arg); return err })
-				if err != nil {
-					return fmt.Errorf("%s: %w", k.name, err)
-				}
-				if round == 0 || d < best[i] {
-					best[i] = d
-				}
-			}
+		var ops []func() error
+		for _, inst := range []*kernelInstance{off, on} {
+			ops = append(ops, func() error { _, err := inst.call(k.name, k.arg); return err })
+		}
+		iv, err := interleave(ops, 4*target)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k.name, err)
 		}
 		wl := fmt.Sprintf("fuel %s(%d)", k.name, k.arg)
-		recordW(rd, wl, "time, no fuel", ms(best[0]), "ms")
-		recordW(rd, wl, "time, fuel", ms(best[1]), "ms")
-		recordW(rd, wl, "fuel overhead", 100*(float64(best[1])/float64(best[0])-1), "%")
+		recordW(rd, wl, "time, no fuel", ms(iv.median(0)), "ms")
+		recordW(rd, wl, "time, fuel", ms(iv.median(1)), "ms")
+		recordW(rd, wl, "fuel overhead", 100*(iv.ratio(1, 0)-1), "%")
 		recordW(rd, wl, "fuel per call", float64(before-after), "units")
 	}
 	return nil

@@ -135,7 +135,7 @@ func main() {
 	first := runExtras(workloadC(wls))
 	fmt.Fprintf(progress, "load average at the end: %s\n", loadavg())
 	if !extrasOnly() {
-		printTable(os.Stdout, runners, wls)
+		printTable(os.Stdout, runners, wls, results[:first])
 	}
 	printExtras(os.Stdout, first)
 	if *outFile != "" {
@@ -488,11 +488,11 @@ func figureRank(f string) int {
 }
 
 // printTable prints one row per workload and figure, one column per runtime/config.
-func printTable(out *os.File, runners []runnerDef, wls []*Workload) {
+func printTable(out *os.File, runners []runnerDef, wls []*Workload, rs []result) {
 	type key struct{ wl, fig string }
 	vals := map[key]map[string]result{}
 	var keys []key
-	for _, r := range results {
+	for _, r := range rs {
 		k := key{r.workload, r.figure}
 		if vals[k] == nil {
 			vals[k] = map[string]result{}

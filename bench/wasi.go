@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"sort"
 	"time"
@@ -49,9 +50,9 @@ func wasiioWasm() []byte {
 	return b
 }
 
-// wasiRounds is how many alternating rounds each WASI instantiation cycle is measured in; the
-// best round is recorded (the machine is shared: the best of interleaved rounds is the least
-// disturbed).
+// wasiRounds is how many rounds, alternating between the runtimes, the fd_write and clock figures
+// are measured in; the best round is recorded (the machine is shared: the best of interleaved
+// rounds is the least disturbed).
 const wasiRounds = 5
 
 // wasiInstantiateFigures measures the WASI instantiation figure on workload (c).
@@ -98,28 +99,101 @@ func measureWASICycles(c *wasiCycles, w *Workload) error {
 			op  func() error
 		}{"wasiio: +WASI+call(1)", func() error { return c.first(1) }})
 	}
-	best := make([]time.Duration, len(figs))
-	for round := 0; round < wasiRounds; round++ {
-		for i, f := range figs {
-			d, err := measure(f.op)
-			if err != nil {
-				return fmt.Errorf("%s: %w", f.fig, err)
-			}
-			if round == 0 || d < best[i] {
-				best[i] = d
-			}
-		}
+	ops := make([]func() error, len(figs))
+	for i, f := range figs {
+		ops[i] = f.op
+	}
+	iv, err := interleave(ops, time.Duration(len(ops))*2*target)
+	if err != nil {
+		return err
 	}
 	rd := runnerDef{name: c.name, config: c.config}
 	for i, f := range figs {
-		recordW(rd, w.Name+" wasi", f.fig, us(best[i]), "µs")
+		recordW(rd, w.Name+" wasi", f.fig, us(iv.median(i)), "µs")
 	}
-	recordW(rd, w.Name+" wasi", "WASI adds", us(best[1]-best[0]), "µs")
-	recordW(rd, w.Name+" wasi", "WASI adds, own stdout", us(best[2]-best[0]), "µs")
+	recordW(rd, w.Name+" wasi", "WASI adds", us(iv.diff(1, 0)), "µs")
+	recordW(rd, w.Name+" wasi", "WASI adds, own stdout", us(iv.diff(2, 0)), "µs")
 	if c.first != nil {
-		recordW(rd, w.Name+" wasi", "first WASI call", us(best[4]-best[3]), "µs")
+		recordW(rd, w.Name+" wasi", "first WASI call", us(iv.diff(4, 3)), "µs")
 	}
 	return nil
+}
+
+// interleaved is the result of interleave: times[round][op], the time per iteration of each op's
+// block in each round.
+type interleaved struct{ times [][]time.Duration }
+
+// interleave measures ops in blocks of a few milliseconds each (one iteration when one takes
+// longer), in rounds (every op's block once, in a random order), so that block i of every op runs
+// next to block i of the others, for about total (and at least 20 rounds).
+func interleave(ops []func() error, total time.Duration) (*interleaved, error) {
+	const block = 2 * time.Millisecond
+	n := make([]int, len(ops))
+	for i, op := range ops {
+		// Calibrate the block on 5 iterations, after a warm-up one.
+		if err := op(); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		for k := 0; k < 5; k++ {
+			if err := op(); err != nil {
+				return nil, err
+			}
+		}
+		per := time.Since(start) / 5
+		n[i] = max(1, int(block/max(per, 1)))
+	}
+	iv := &interleaved{}
+	deadline := time.Now().Add(total)
+	for len(iv.times) < 20 || time.Now().Before(deadline) {
+		row := make([]time.Duration, len(ops))
+		// In a random order: an op's block must not always follow the same one (whose garbage a
+		// GC would collect during it).
+		for _, i := range rand.Perm(len(ops)) {
+			op := ops[i]
+			start := time.Now()
+			for k := 0; k < n[i]; k++ {
+				if err := op(); err != nil {
+					return nil, err
+				}
+			}
+			row[i] = time.Since(start) / time.Duration(n[i])
+		}
+		iv.times = append(iv.times, row)
+	}
+	return iv, nil
+}
+
+// median returns op i's median block time.
+func (iv *interleaved) median(i int) time.Duration {
+	col := make([]time.Duration, len(iv.times))
+	for r := range iv.times {
+		col[r] = iv.times[r][i]
+	}
+	m, _ := medianP90(col)
+	return m
+}
+
+// diff returns the median over rounds of op j's time minus op k's in the same round, which cancels
+// the drift of a shared machine's load (a difference of medians would not).
+func (iv *interleaved) diff(j, k int) time.Duration {
+	d := make([]time.Duration, len(iv.times))
+	for r := range iv.times {
+		d[r] = iv.times[r][j] - iv.times[r][k]
+	}
+	m, _ := medianP90(d)
+	return m
+}
+
+// ratio returns the median over rounds of op j's time divided by op k's in the same round.
+func (iv *interleaved) ratio(j, k int) float64 {
+	d := make([]time.Duration, len(iv.times))
+	for r := range iv.times {
+		// In parts per million, to reuse medianP90.
+		d[r] = time.Duration(1e6 * float64(iv.times[r][j]) / float64(max(iv.times[r][k], 1)))
+	}
+	m, _ := medianP90(d)
+	return float64(m) / 1e6
 }
 
 // coreCycle is the main table's cycle (new store + instantiate + close, imports as stubs) of a
