@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -176,14 +177,17 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer engine.Close()
-	defer module.Close()
+	// The engine, module, linker and store are not closed: the process exits once the program has
+	// run, which releases them faster than closing them would (unmapping the store's memory
+	// reservation alone costs 0.1 to 0.4 ms, a tenth of a hello-world run). keepAlive holds them
+	// until then, so that no cleanup closes one while the program runs.
+	defer keepAlive(engine, module)
 
 	linker, err := spry.NewLinker(engine)
 	if err != nil {
 		return err
 	}
-	defer linker.Close()
+	defer keepAlive(linker)
 	if err := defineWASI(linker); err != nil {
 		return err
 	}
@@ -196,7 +200,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer keepAlive(store)
 	argv0 := f.argv0
 	if argv0 == "" {
 		argv0 = filepath.Base(prog)
@@ -346,5 +350,12 @@ func printBacktrace(w io.Writer, trap *spry.Trap) {
 	fmt.Fprintln(w, "wasm backtrace:")
 	for i, f := range frames {
 		fmt.Fprintf(w, "  %3d: %s\n", i, f)
+	}
+}
+
+// keepAlive keeps objects reachable (from their cleanups) until it runs.
+func keepAlive(objects ...any) {
+	for _, o := range objects {
+		runtime.KeepAlive(o)
 	}
 }

@@ -116,6 +116,12 @@ func TestBuildKey(t *testing.T) {
 	if elfBuildID(spryBin) == id || elfBuildID(spryBin) == "" {
 		t.Errorf("the spry binary's build ID %q is empty or the test binary's", elfBuildID(spryBin))
 	}
+	// The fast path (a read of the first 4 KiB) finds what debug/elf finds, in both binaries.
+	for _, bin := range []string{exe, spryBin} {
+		if fast, ok := elfBuildIDFast(bin); !ok || fast != elfBuildIDSection(bin) {
+			t.Errorf("elfBuildIDFast(%s) = %q, %v; debug/elf finds %q", bin, fast, ok, elfBuildIDSection(bin))
+		}
+	}
 	if k := buildKey(); len(k) != 16 {
 		t.Errorf("buildKey() = %q", k)
 	}
@@ -213,5 +219,55 @@ func TestPruneCache(t *testing.T) {
 		if _, err := os.Stat(p); (err == nil) != keep {
 			t.Errorf("%s: kept %v, want %v", filepath.Base(p), err == nil, keep)
 		}
+	}
+}
+
+// A binary module of mapThreshold bytes or more is mapped, not read: the same bytes, and the text
+// format of that size still goes through Wat2Wasm.
+func TestReadWasmMapsLargeModules(t *testing.T) {
+	dir := t.TempDir()
+	// A valid module padded by a custom section to past the threshold.
+	payload := bytes.Repeat([]byte{0xab}, mapThreshold)
+	name := "pad"
+	body := append(uleb(uint64(len(name))), name...)
+	body = append(body, payload...)
+	wasm := append([]byte("\x00asm\x01\x00\x00\x00\x00"), uleb(uint64(len(body)))...)
+	wasm = append(wasm, body...)
+	path := filepath.Join(dir, "big.wasm")
+	if err := os.WriteFile(path, wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, unmap, err := mapFile(path, int64(len(wasm)))
+	if err != nil || !bytes.Equal(m, wasm) {
+		t.Fatalf("mapFile: %v (equal: %v)", err, bytes.Equal(m, wasm))
+	}
+	unmap()
+	got, release, err := readWasm(path)
+	if err != nil || !bytes.Equal(got, wasm) {
+		t.Fatalf("readWasm of a large binary module: %v", err)
+	}
+	release()
+	wat := "(module)" + strings.Repeat(" ", mapThreshold)
+	watPath := filepath.Join(dir, "big.wat")
+	if err := os.WriteFile(watPath, []byte(wat), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, release, err = readWasm(watPath)
+	if err != nil || !bytes.HasPrefix(got, wasmMagic) {
+		t.Fatalf("readWasm of a large text module: %v", err)
+	}
+	release()
+}
+
+// uleb is the unsigned LEB128 encoding of v.
+func uleb(v uint64) []byte {
+	var b []byte
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
 	}
 }

@@ -15,7 +15,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -289,6 +289,8 @@ pub(crate) struct EngineInner {
     types: Mutex<TypeRegistry>,
     trampolines: Mutex<HashMap<FuncType, Arc<Trampolines>>>,
     trampoline_code: Mutex<Vec<CodeMemory>>,
+    /// The artifact fingerprint (`module/serialize.rs`), computed on first use.
+    pub fingerprint: OnceLock<Vec<(&'static str, String)>>,
     /// Signatures whose trampolines were compiled (not taken from an artifact).
     trampolines_compiled: AtomicU64,
     /// Compile-cache lookups that loaded an entry (see `module/cache.rs`).
@@ -360,6 +362,7 @@ impl Engine {
                 trampolines: Mutex::default(),
                 trampoline_code: Mutex::default(),
                 trampolines_compiled: AtomicU64::new(0),
+                fingerprint: OnceLock::new(),
                 cache_hits: AtomicU64::new(0),
                 cache_misses: AtomicU64::new(0),
             }),

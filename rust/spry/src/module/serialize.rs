@@ -89,7 +89,12 @@ const LIBCALLS: [LibCall; 10] = [
 /// What must be equal between the engine that wrote an artifact and the one that loads it: the Spry
 /// version, the settings that shape generated code, and the target ISA with its enabled flags (the CPU
 /// features the code may use).
-pub fn fingerprint(engine: &Engine) -> Vec<(&'static str, String)> {
+/// Computed once per engine (it formats every ISA flag).
+pub fn fingerprint(engine: &Engine) -> &[(&'static str, String)] {
+    engine.inner.fingerprint.get_or_init(|| compute_fingerprint(engine))
+}
+
+fn compute_fingerprint(engine: &Engine) -> Vec<(&'static str, String)> {
     let e = &engine.inner;
     let t = &e.tunables;
     let isa = &*e.isa;
@@ -191,7 +196,7 @@ pub fn serialize(
     w.out.resize(bulk_header + 32, 0);
     let fp = fingerprint(engine);
     w.u32(fp.len() as u32);
-    for (k, v) in &fp {
+    for (k, v) in fp {
         w.str(k);
         w.str(v);
     }
@@ -340,7 +345,7 @@ pub fn deserialize<'b>(engine: &Engine, bytes: &'b [u8], verify_bulk: bool) -> R
     for _ in 0..n {
         found.push((r.string()?, r.string()?));
     }
-    for (k, v) in &expected {
+    for (k, v) in expected {
         match found.iter().find(|(fk, _)| fk == k) {
             Some((_, fv)) if fv == v => {}
             Some((_, fv)) => {
