@@ -93,6 +93,21 @@
 // Any other node of a virtual tree (reported to the guest as `unknown`).
 #define SPRY_WASI_VFS_OTHER 2
 
+// A stdio entry of `spry_store_set_wasi_stdio` that keeps what the config says.
+#define SPRY_WASI_STDIO_CONFIG 0
+
+// A stdio entry that is nothing: stdin at end of input, output discarded.
+#define SPRY_WASI_STDIO_NULL 1
+
+// A stdio entry that is the process's own descriptor of the same number (0, 1 or 2).
+#define SPRY_WASI_STDIO_INHERIT 2
+
+// A stdio entry that is a duplicate of the host descriptor `fd` (as `spry_wasi_config_stdio_fd`).
+#define SPRY_WASI_STDIO_FD 3
+
+// A stdio entry that is a host callback: `read` for stdin, `write` for stdout and stderr, with `env`.
+#define SPRY_WASI_STDIO_CALLBACK 4
+
 // The context of a host function call: the calling instance and its store. Passed to a host
 // callback, valid only until the callback returns; owned by Spry.
 struct spry_caller;
@@ -521,6 +536,26 @@ typedef int32_t (*spry_wasi_clock_t)(uintptr_t env, uint64_t *out_ns);
 // A random source: fills the `len` bytes at `buf` entirely and returns 0, or returns a POSIX errno
 // (or `SPRY_WASI_ABORT`). Called on the thread running the guest.
 typedef int32_t (*spry_wasi_random_t)(uintptr_t env, uint8_t *buf, size_t len);
+
+// One stream of a store's own stdio (`spry_store_set_wasi_stdio`). A zeroed entry keeps the
+// config's stream.
+struct spry_wasi_stdio {
+  // `SPRY_WASI_STDIO_CONFIG`, `_NULL`, `_INHERIT`, `_FD` or `_CALLBACK`.
+  int32_t kind;
+  // The descriptor of `SPRY_WASI_STDIO_FD` (duplicated: the caller keeps its own).
+  int32_t fd;
+  // The callback of a `SPRY_WASI_STDIO_CALLBACK` stdin entry.
+  spry_wasi_read_t read;
+  // The callback of a `SPRY_WASI_STDIO_CALLBACK` stdout or stderr entry.
+  spry_wasi_write_t write;
+  // The callback's `env`.
+  uintptr_t env;
+  // Releases `env` (may be NULL); see `spry_store_set_wasi_stdio`.
+  spry_finalizer_t finalizer;
+};
+
+// Shorthand for `struct spry_wasi_stdio`.
+typedef struct spry_wasi_stdio spry_wasi_stdio_t;
 
 // Any error not of a kind below.
 #define SPRY_ERROR_OTHER 0
@@ -1742,6 +1777,27 @@ spry_error_t *spry_wasi_config_random(spry_wasi_config_t *cfg,
 //
 // `store` is NULL or a live store not running a call; `cfg` is NULL or a live config.
 spry_error_t *spry_store_set_wasi(spry_store_t *store, const spry_wasi_config_t *cfg);
+
+// `spry_store_set_wasi` with the store's own stdio: `stdio` is NULL (every stream as `cfg` says) or
+// points to three entries, for stdin, stdout and stderr, each keeping the stream of `cfg`
+// (`SPRY_WASI_STDIO_CONFIG`, a zeroed entry) or replacing it for this store only. `cfg` is shared
+// as it is (nothing of it is copied or rebuilt), so a service gives each request its own output
+// from one config at the cost of this one call.
+//
+// Every entry's `env` with a non-NULL `finalizer` belongs to Spry from this call on, whatever its
+// kind: the finalizer is called once with it, when no store uses it any more (the store is deleted
+// or set up again) for a callback entry of a call that succeeded, else before this function
+// returns. Returns NULL, or an error changing nothing: NULL `store` or `cfg`, an invalid kind, a
+// NULL callback, a descriptor that cannot be duplicated.
+//
+// # Safety
+//
+// `store` is NULL or a live store not running a call; `cfg` is NULL or a live config; `stdio` is
+// NULL or valid for reading three entries; their callbacks behave as `spry_wasi_read_t` and
+// `spry_wasi_write_t` document, on the thread that runs the store.
+spry_error_t *spry_store_set_wasi_stdio(spry_store_t *store,
+                                        const spry_wasi_config_t *cfg,
+                                        const spry_wasi_stdio_t *stdio);
 
 // Defines every function of `wasi_snapshot_preview1` in `linker`. Each finds its state in the
 // calling store (`spry_store_set_wasi`); a call in a store without one traps. Returns NULL, or an

@@ -1,7 +1,8 @@
 //! WASI preview 1 (`wasi_snapshot_preview1`) for C hosts: [`spry_wasi_config_t`] (what every store
 //! running a program shares: arguments, environment, stdio, preopened directories, virtual file
 //! trees, clocks, random source), `spry_store_set_wasi` (a store's own WASI state, made from a
-//! config without a syscall), `spry_linker_define_wasi` (every function of the ABI), and
+//! config without a syscall; `spry_store_set_wasi_stdio` gives the store its own stdin, stdout or
+//! stderr on top of a shared config), `spry_linker_define_wasi` (every function of the ABI), and
 //! `spry_trap_exit_status` (the code a program passed to `proc_exit`).
 //!
 //! Stdio, file trees, clocks and random can be host callbacks: a C function pointer plus an opaque
@@ -270,16 +271,7 @@ pub unsafe extern "C" fn spry_wasi_config_stdio_fd(
         // SAFETY: per the contract.
         let cfg = unsafe { args::object_mut(cfg, "config") }?;
         let which = stream(which)?;
-        if fd < 0 {
-            bail!("invalid file descriptor {fd}");
-        }
-        use std::os::fd::BorrowedFd;
-        // SAFETY: the descriptor is only borrowed for the duplication, during which the caller
-        // keeps it open (an fd closed meanwhile makes the duplication fail with EBADF).
-        let owned = unsafe { BorrowedFd::borrow_raw(fd) }
-            .try_clone_to_owned()
-            .map_err(|e| anyhow!("cannot duplicate file descriptor {fd}: {e}"))?;
-        let file = Arc::new(std::fs::File::from(owned));
+        let file = dup_fd(fd)?;
         if which == SPRY_WASI_STDIN {
             cfg.edit(|c| c.stdin(WasiInput::File(file)));
         } else {
@@ -815,6 +807,146 @@ pub unsafe extern "C" fn spry_store_set_wasi(
     })
 }
 
+/// A stdio entry of `spry_store_set_wasi_stdio` that keeps what the config says.
+pub const SPRY_WASI_STDIO_CONFIG: i32 = 0;
+/// A stdio entry that is nothing: stdin at end of input, output discarded.
+pub const SPRY_WASI_STDIO_NULL: i32 = 1;
+/// A stdio entry that is the process's own descriptor of the same number (0, 1 or 2).
+pub const SPRY_WASI_STDIO_INHERIT: i32 = 2;
+/// A stdio entry that is a duplicate of the host descriptor `fd` (as `spry_wasi_config_stdio_fd`).
+pub const SPRY_WASI_STDIO_FD: i32 = 3;
+/// A stdio entry that is a host callback: `read` for stdin, `write` for stdout and stderr, with `env`.
+pub const SPRY_WASI_STDIO_CALLBACK: i32 = 4;
+
+/// One stream of a store's own stdio (`spry_store_set_wasi_stdio`). A zeroed entry keeps the
+/// config's stream.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct spry_wasi_stdio {
+    /// `SPRY_WASI_STDIO_CONFIG`, `_NULL`, `_INHERIT`, `_FD` or `_CALLBACK`.
+    pub kind: i32,
+    /// The descriptor of `SPRY_WASI_STDIO_FD` (duplicated: the caller keeps its own).
+    pub fd: i32,
+    /// The callback of a `SPRY_WASI_STDIO_CALLBACK` stdin entry.
+    pub read: spry_wasi_read_t,
+    /// The callback of a `SPRY_WASI_STDIO_CALLBACK` stdout or stderr entry.
+    pub write: spry_wasi_write_t,
+    /// The callback's `env`.
+    pub env: uintptr_t,
+    /// Releases `env` (may be NULL); see `spry_store_set_wasi_stdio`.
+    pub finalizer: spry_finalizer_t,
+}
+
+/// Shorthand for `struct spry_wasi_stdio`.
+pub type spry_wasi_stdio_t = spry_wasi_stdio;
+
+/// Duplicates the host descriptor `fd` into an owned file (`F_DUPFD_CLOEXEC`).
+fn dup_fd(fd: i32) -> Result<Arc<std::fs::File>> {
+    if fd < 0 {
+        bail!("invalid file descriptor {fd}");
+    }
+    use std::os::fd::BorrowedFd;
+    // SAFETY: the descriptor is only borrowed for the duplication, during which the caller keeps it
+    // open (an fd closed meanwhile makes the duplication fail with EBADF).
+    let owned = unsafe { BorrowedFd::borrow_raw(fd) }
+        .try_clone_to_owned()
+        .map_err(|e| anyhow!("cannot duplicate file descriptor {fd}: {e}"))?;
+    Ok(Arc::new(std::fs::File::from(owned)))
+}
+
+/// An entry that keeps the config's stream.
+const KEEP_STDIO: spry_wasi_stdio =
+    spry_wasi_stdio { kind: SPRY_WASI_STDIO_CONFIG, fd: -1, read: None, write: None, env: 0, finalizer: None };
+
+/// Applies the stdio entry `e` of stream `which` to `ctx`; `env` is the entry's, taken over (kept by
+/// a callback, dropped otherwise).
+fn apply_stdio(ctx: &mut WasiCtx, which: i32, e: &spry_wasi_stdio, env: Env) -> Result<()> {
+    let name = match which {
+        SPRY_WASI_STDIN => "stdin",
+        SPRY_WASI_STDOUT => "stdout",
+        _ => "stderr",
+    };
+    let bad_kind = |k: i32| anyhow!("invalid kind {k} of the {name} entry (want a SPRY_WASI_STDIO_* value)");
+    let no_callback = || anyhow!("the callback of {name} is NULL");
+    if which == SPRY_WASI_STDIN {
+        let input = match e.kind {
+            SPRY_WASI_STDIO_CONFIG => return Ok(()),
+            SPRY_WASI_STDIO_NULL => WasiInput::Null,
+            SPRY_WASI_STDIO_INHERIT => WasiInput::Inherit,
+            SPRY_WASI_STDIO_FD => WasiInput::File(dup_fd(e.fd)?),
+            SPRY_WASI_STDIO_CALLBACK => {
+                let cb = e.read.ok_or_else(no_callback)?;
+                WasiInput::Host(Arc::new(CbInput { cb, env }))
+            }
+            k => return Err(bad_kind(k)),
+        };
+        ctx.set_stdin(input);
+        return Ok(());
+    }
+    let output = match e.kind {
+        SPRY_WASI_STDIO_CONFIG => return Ok(()),
+        SPRY_WASI_STDIO_NULL => WasiOutput::Null,
+        SPRY_WASI_STDIO_INHERIT => WasiOutput::Inherit,
+        SPRY_WASI_STDIO_FD => WasiOutput::File(dup_fd(e.fd)?),
+        SPRY_WASI_STDIO_CALLBACK => {
+            let cb = e.write.ok_or_else(no_callback)?;
+            WasiOutput::Host(Arc::new(CbOutput { cb, env }))
+        }
+        k => return Err(bad_kind(k)),
+    };
+    if which == SPRY_WASI_STDOUT {
+        ctx.set_stdout(output);
+    } else {
+        ctx.set_stderr(output);
+    }
+    Ok(())
+}
+
+/// `spry_store_set_wasi` with the store's own stdio: `stdio` is NULL (every stream as `cfg` says) or
+/// points to three entries, for stdin, stdout and stderr, each keeping the stream of `cfg`
+/// (`SPRY_WASI_STDIO_CONFIG`, a zeroed entry) or replacing it for this store only. `cfg` is shared
+/// as it is (nothing of it is copied or rebuilt), so a service gives each request its own output
+/// from one config at the cost of this one call.
+///
+/// Every entry's `env` with a non-NULL `finalizer` belongs to Spry from this call on, whatever its
+/// kind: the finalizer is called once with it, when no store uses it any more (the store is deleted
+/// or set up again) for a callback entry of a call that succeeded, else before this function
+/// returns. Returns NULL, or an error changing nothing: NULL `store` or `cfg`, an invalid kind, a
+/// NULL callback, a descriptor that cannot be duplicated.
+///
+/// # Safety
+///
+/// `store` is NULL or a live store not running a call; `cfg` is NULL or a live config; `stdio` is
+/// NULL or valid for reading three entries; their callbacks behave as `spry_wasi_read_t` and
+/// `spry_wasi_write_t` document, on the thread that runs the store.
+#[no_mangle]
+pub unsafe extern "C" fn spry_store_set_wasi_stdio(
+    store: *mut spry_store_t,
+    cfg: *const spry_wasi_config_t,
+    stdio: *const spry_wasi_stdio_t,
+) -> *mut spry_error_t {
+    // SAFETY: per the contract: NULL, or three readable entries.
+    let entries: [spry_wasi_stdio; 3] = match unsafe { stdio.cast::<[spry_wasi_stdio; 3]>().as_ref() } {
+        Some(e) => *e,
+        None => [KEEP_STDIO; 3],
+    };
+    // Taken over first, so that every path (an error, a panic) finalizes them.
+    let envs = entries.map(|e| Env { env: e.env, finalizer: e.finalizer });
+    guard(move || {
+        // SAFETY: per the contract.
+        let store = unsafe { store_mut(store) }?;
+        // SAFETY: per the contract.
+        let cfg = unsafe { args::object(cfg, "config") }?;
+        cfg.cfg.check()?;
+        let mut ctx = WasiCtx::new(&cfg.cfg);
+        for ((which, e), env) in (SPRY_WASI_STDIN..).zip(entries.iter()).zip(envs) {
+            apply_stdio(&mut ctx, which, e, env)?;
+        }
+        store.set_wasi(ctx);
+        Ok(())
+    })
+}
+
 /// Defines every function of `wasi_snapshot_preview1` in `linker`. Each finds its state in the
 /// calling store (`spry_store_set_wasi`); a call in a store without one traps. Returns NULL, or an
 /// error: NULL `linker`, or a WASI name already defined (unless shadowing is allowed).
@@ -899,6 +1031,16 @@ mod tests {
     /// An engine, a linker with WASI (through the C surface), a store set up with `cfg` and an
     /// instance of PROG in it; `f` runs with them, then everything is deleted.
     fn with_instance(cfg: *const spry_wasi_config_t, f: impl FnOnce(*mut spry_store_t, spry::Instance)) {
+        with_instance_stdio(cfg, None, f)
+    }
+
+    /// `with_instance`, the store set up with `spry_store_set_wasi_stdio(store, cfg, stdio)` when
+    /// `stdio` is given.
+    fn with_instance_stdio(
+        cfg: *const spry_wasi_config_t,
+        stdio: Option<&[spry_wasi_stdio; 3]>,
+        f: impl FnOnce(*mut spry_store_t, spry::Instance),
+    ) {
         // SAFETY: each object is made here, used while alive and deleted once at the end.
         unsafe {
             let mut engine: *mut spry_engine_t = std::ptr::null_mut();
@@ -906,7 +1048,10 @@ mod tests {
             let linker = spry_linker_new(engine);
             assert!(spry_linker_define_wasi(linker).is_null());
             let store = spry_store_new(engine);
-            assert!(spry_store_set_wasi(store, cfg).is_null());
+            match stdio {
+                Some(e) => assert!(spry_store_set_wasi_stdio(store, cfg, e.as_ptr()).is_null()),
+                None => assert!(spry_store_set_wasi(store, cfg).is_null()),
+            }
             let module = spry::Module::new(&(*engine).engine, wat::parse_str(PROG).unwrap()).unwrap();
             let inst = (*linker).linker.instantiate(store_context(store).unwrap(), &module).unwrap();
             f(store, inst);
@@ -1156,6 +1301,136 @@ mod tests {
                 assert_eq!(&buf[..FILE.len()], FILE);
             });
             assert_eq!(OPEN.load(Ordering::SeqCst), 0, "the store's deletion closes its files");
+            spry_wasi_config_delete(cfg);
+        }
+    }
+
+    // Per-store stdio (`spry_store_set_wasi_stdio`): each env has its own buffer and finalizer count.
+    static STDIO_OUT: Mutex<Vec<(uintptr_t, Vec<u8>)>> = Mutex::new(Vec::new());
+    static STDIO_FINALIZED: Mutex<Vec<uintptr_t>> = Mutex::new(Vec::new());
+
+    unsafe extern "C" fn stdio_write_cb(env: uintptr_t, buf: *const u8, len: size_t, _e: *mut i32) -> size_t {
+        // SAFETY: the engine passes `len` readable bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(buf, len) }.to_vec();
+        STDIO_OUT.lock().unwrap().push((env, bytes));
+        len
+    }
+
+    unsafe extern "C" fn stdio_finalize(env: uintptr_t) {
+        STDIO_FINALIZED.lock().unwrap().push(env);
+    }
+
+    fn stdio_written(env: uintptr_t) -> Vec<u8> {
+        STDIO_OUT.lock().unwrap().iter().filter(|(e, _)| *e == env).flat_map(|(_, b)| b.clone()).collect()
+    }
+
+    fn stdio_finalized(env: uintptr_t) -> usize {
+        STDIO_FINALIZED.lock().unwrap().iter().filter(|e| **e == env).count()
+    }
+
+    const CONFIG: spry_wasi_stdio = KEEP_STDIO;
+
+    fn stdout_callback(env: uintptr_t) -> [spry_wasi_stdio; 3] {
+        let out = spry_wasi_stdio {
+            kind: SPRY_WASI_STDIO_CALLBACK,
+            write: Some(stdio_write_cb),
+            env,
+            finalizer: Some(stdio_finalize),
+            ..CONFIG
+        };
+        [CONFIG, out, CONFIG]
+    }
+
+    #[test]
+    fn per_store_stdio_overrides_share_the_config() {
+        let cfg = spry_wasi_config_new();
+        // SAFETY: `cfg` is live; the callbacks and finalizers follow their documented contracts.
+        unsafe {
+            // The config's own stdout (env 100) is never written: each store has its own.
+            let own = spry_wasi_config_output_callback(
+                cfg,
+                SPRY_WASI_STDOUT,
+                Some(stdio_write_cb),
+                100,
+                Some(stdio_finalize),
+            );
+            assert!(own.is_null());
+            for env in [101, 102] {
+                with_instance_stdio(cfg, Some(&stdout_callback(env)), |store, inst| {
+                    call(store, inst, "_start", &mut []).unwrap();
+                    assert_eq!(stdio_finalized(env), 0, "finalized while its store uses it");
+                });
+                assert_eq!(stdio_written(env), b"hello\n");
+                assert_eq!(stdio_finalized(env), 1, "the store's deletion finalizes its stdout");
+            }
+            // Setting the store up again releases the earlier override at once.
+            with_instance_stdio(cfg, Some(&stdout_callback(103)), |store, inst| {
+                assert!(spry_store_set_wasi_stdio(store, cfg, std::ptr::null()).is_null());
+                assert_eq!(stdio_finalized(103), 1);
+                call(store, inst, "_start", &mut []).unwrap();
+            });
+            assert_eq!(stdio_written(103), b"");
+            assert_eq!(stdio_written(100), b"hello\n", "NULL stdio: the config's streams");
+            assert_eq!(stdio_finalized(100), 0);
+            spry_wasi_config_delete(cfg);
+            assert_eq!(stdio_finalized(100), 1);
+        }
+    }
+
+    #[test]
+    fn per_store_stdio_descriptor_and_null() {
+        let path = std::env::temp_dir().join(format!("spry-capi-stdio-{}", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        use std::os::fd::AsRawFd;
+        let cfg = spry_wasi_config_new();
+        // SAFETY: as in `per_store_stdio_overrides_share_the_config`.
+        unsafe {
+            assert!(spry_wasi_config_output_callback(cfg, SPRY_WASI_STDOUT, Some(stdio_write_cb), 110, None).is_null());
+            let fd = spry_wasi_stdio { kind: SPRY_WASI_STDIO_FD, fd: file.as_raw_fd(), ..CONFIG };
+            with_instance_stdio(cfg, Some(&[CONFIG, fd, CONFIG]), |store, inst| {
+                call(store, inst, "_start", &mut []).unwrap();
+            });
+            drop(file);
+            assert_eq!(std::fs::read(&path).unwrap(), b"hello\n", "written through the descriptor");
+            let null = spry_wasi_stdio { kind: SPRY_WASI_STDIO_NULL, ..CONFIG };
+            with_instance_stdio(cfg, Some(&[CONFIG, null, CONFIG]), |store, inst| {
+                call(store, inst, "_start", &mut []).unwrap();
+            });
+            assert_eq!(stdio_written(110), b"", "the config's stdout was replaced");
+            spry_wasi_config_delete(cfg);
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn per_store_stdio_errors_finalize_and_change_nothing() {
+        let cfg = spry_wasi_config_new();
+        // SAFETY: as in `per_store_stdio_overrides_share_the_config`.
+        unsafe {
+            with_instance_stdio(cfg, Some(&stdout_callback(125)), |store, inst| {
+                let bad = [
+                    // An invalid kind, a NULL callback, the wrong callback for stdin, a bad descriptor.
+                    [CONFIG, stdout_callback(120)[1], spry_wasi_stdio { kind: 9, ..CONFIG }],
+                    [CONFIG, spry_wasi_stdio { write: None, ..stdout_callback(121)[1] }, CONFIG],
+                    [stdout_callback(122)[1], CONFIG, CONFIG],
+                    [CONFIG, stdout_callback(123)[1], spry_wasi_stdio { kind: SPRY_WASI_STDIO_FD, fd: -1, ..CONFIG }],
+                ];
+                let messages = ["invalid kind 9", "callback of stdout is NULL", "callback of stdin is NULL", "-1"];
+                for (entries, want) in bad.iter().zip(messages) {
+                    let got = message(spry_store_set_wasi_stdio(store, cfg, entries.as_ptr()));
+                    assert!(got.contains(want), "{got:?} lacks {want:?}");
+                }
+                for env in 120..124 {
+                    assert_eq!(stdio_finalized(env), 1, "env {env} finalized on failure");
+                }
+                let e = stdout_callback(124);
+                assert!(!spry_store_set_wasi_stdio(store, std::ptr::null(), e.as_ptr()).is_null());
+                assert!(!spry_store_set_wasi_stdio(std::ptr::null_mut(), cfg, e.as_ptr()).is_null());
+                assert_eq!(stdio_finalized(124), 2);
+                // The store kept its state.
+                call(store, inst, "_start", &mut []).unwrap();
+            });
+            assert_eq!(stdio_written(125), b"hello\n");
             spry_wasi_config_delete(cfg);
         }
     }
