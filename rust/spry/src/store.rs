@@ -261,7 +261,8 @@ pub struct InterruptHandle {
 impl InterruptHandle {
     /// Requests the interrupt.
     pub fn interrupt(&self) {
-        self.vm.interrupt.store(1, Ordering::Relaxed);
+        // Not just nonzero: code with fuel accounting compares the fuel against the flag.
+        self.vm.interrupt.store(crate::environ::vmoffsets::INTERRUPT_FLAG_SET, Ordering::Relaxed);
         // Ends a WASI sleep (`poll_oneoff`) waiting on the flag.
         crate::wasi::wake_interrupted(&self.vm.interrupt);
     }

@@ -207,3 +207,128 @@ fn without_the_setting_code_runs_unmetered() {
     // A store without fuel would trap at once if the code checked it.
     call(&mut store, instance, "count", &[Val::I32(1000)]).unwrap();
 }
+
+/// Joins: the cost of the code after an `if`, a `block` reached by `br_if` or `br_table`, is added
+/// to the charges of the paths into it; every path must still pay exactly its own operators, and a
+/// call right after a join or inside an arm must see exactly what was consumed before it.
+const JOINS: &str = r#"(module
+    (import "env" "host" (func $host (param i32) (result i32)))
+    ;; local.get, if (2); then: i32.const, local.set (2); after: local.get, i32.const, i32.add (3)
+    (func (export "if_no_else") (param i32) (result i32) (local i32)
+        (if (local.get 0) (then (local.set 1 (i32.const 7))))
+        (i32.add (local.get 1) (i32.const 1)))
+    ;; then: local.get, if, i32.const, i32.const, i32.mul (5); else: 2 more (7)
+    (func (export "if_else") (param i32) (result i32)
+        (if (result i32) (local.get 0) (then (i32.const 1)) (else (i32.const 2) (i32.const 3) (i32.add)))
+        (i32.const 10) (i32.mul))
+    ;; taken: local.get, if, i32.const, call (4 at the call), local.set, local.get, i32.const, i32.add
+    ;; (8); not taken: local.get, if, local.get, i32.const, i32.add (5)
+    (func (export "call_in_arm") (param i32) (result i32) (local i32)
+        (if (local.get 0) (then (local.set 1 (call $host (i32.const 0)))))
+        (i32.add (local.get 1) (i32.const 0)))
+    ;; taken: local.get, if, i32.const, i32.const, call (5 at the call); not taken: 4
+    (func (export "call_after_join") (param i32) (result i32)
+        (if (local.get 0) (then (nop) (drop (i32.const 1))))
+        (call $host (i32.const 0)))
+    ;; taken: local.get, br_if, i32.const (3); not taken: 2 more (5)
+    (func (export "br_if_join") (param i32) (result i32)
+        (block $b (br_if $b (local.get 0)) (drop (i32.const 1)) (drop (i32.const 2)))
+        (i32.const 5))
+    ;; to $a: local.get, br_table, i32.const (3); to $b: i32.const 1 more (4)
+    (func (export "table") (param i32) (result i32)
+        (block $a (block $b (br_table $a $b (local.get 0))) (drop (i32.const 1)))
+        (i32.const 9))
+    ;; The sieve's outer loop: 14 per odd i, 18 per even i, 5 for the exit test and the result.
+    (func (export "evens") (param $n i32) (result i32) (local $i i32) (local $c i32)
+        (block $done (loop $l
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (if (i32.eqz (i32.and (local.get $i) (i32.const 1)))
+                (then (local.set $c (i32.add (local.get $c) (i32.const 1)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $l)))
+        (local.get $c))
+    ;; A loop whose body ends in an if/else, then a join before the back edge: per iteration
+    ;; local.get, local.get, i32.ge_u, br_if (4), local.get, i32.const, i32.and, if (4), then
+    ;; i32.const, local.set (2) or else i32.const, i32.const, i32.add, local.set (4), then
+    ;; local.get, i32.const, i32.add, local.set, br (5): 15 for odd i, 17 for even; exit: 4 +
+    ;; local.get (5).
+    (func (export "diamond") (param $n i32) (result i32) (local $i i32) (local $x i32)
+        (block $done (loop $l
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (if (i32.and (local.get $i) (i32.const 1))
+                (then (local.set $x (i32.const 1)))
+                (else (local.set $x (i32.add (i32.const 2) (i32.const 3)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $l)))
+        (local.get $x)))"#;
+
+#[test]
+fn joins_charge_each_path_its_own_operators() {
+    let engine = engine(true);
+    let module = Module::new(&engine, wat::parse_str(JOINS).unwrap()).unwrap();
+    let (mut store, instance) = instantiate(&engine, &module);
+    let i = |n: i32| [Val::I32(n)];
+    assert_eq!(cost(&mut store, instance, "if_no_else", &i(1)), 7);
+    assert_eq!(cost(&mut store, instance, "if_no_else", &i(0)), 5);
+    assert_eq!(cost(&mut store, instance, "if_else", &i(1)), 5);
+    assert_eq!(cost(&mut store, instance, "if_else", &i(0)), 7);
+    assert_eq!(cost(&mut store, instance, "call_in_arm", &i(1)), 8);
+    assert_eq!(cost(&mut store, instance, "call_in_arm", &i(0)), 5);
+    assert_eq!(cost(&mut store, instance, "call_after_join", &i(1)), 5);
+    assert_eq!(cost(&mut store, instance, "call_after_join", &i(0)), 4);
+    assert_eq!(cost(&mut store, instance, "br_if_join", &i(1)), 3);
+    assert_eq!(cost(&mut store, instance, "br_if_join", &i(0)), 5);
+    assert_eq!(cost(&mut store, instance, "table", &i(0)), 3);
+    assert_eq!(cost(&mut store, instance, "table", &i(1)), 4);
+    assert_eq!(cost(&mut store, instance, "table", &i(7)), 4);
+    assert_eq!(cost(&mut store, instance, "evens", &i(0)), 5);
+    assert_eq!(cost(&mut store, instance, "evens", &i(10)), 5 * 18 + 5 * 14 + 5);
+    assert_eq!(cost(&mut store, instance, "diamond", &i(0)), 5);
+    assert_eq!(cost(&mut store, instance, "diamond", &i(10)), 5 * 15 + 5 * 17 + 5);
+
+    // What the host sees at a call in an arm or after a join: the operators before the call.
+    store.set_fuel(1000).unwrap();
+    assert_eq!(call(&mut store, instance, "call_in_arm", &i(1)).unwrap(), Some(996));
+    store.set_fuel(1000).unwrap();
+    assert_eq!(call(&mut store, instance, "call_after_join", &i(1)).unwrap(), Some(995));
+    store.set_fuel(1000).unwrap();
+    assert_eq!(call(&mut store, instance, "call_after_join", &i(0)).unwrap(), Some(996));
+
+    // A loop with joins still runs out, at a loop header, and leaves none.
+    store.set_fuel(100).unwrap();
+    let err = call(&mut store, instance, "evens", &i(1000)).unwrap_err();
+    assert_eq!(trap_code(&err), Some(TrapCode::OutOfFuel));
+    assert_eq!(store.fuel().unwrap(), 0);
+}
+
+#[test]
+fn an_interrupt_stops_code_that_has_fuel_left() {
+    // With both on, one compare checks the fuel against the interrupt flag: an interrupt must stop
+    // a loop whatever fuel is left, not only near i64::MAX.
+    let engine = engine(true);
+    let module = Module::new(&engine, wat::parse_str(WAT).unwrap()).unwrap();
+    let (mut store, instance) = instantiate(&engine, &module);
+    for fuel in [1_000_000u64, 1 << 40] {
+        store.set_fuel(fuel).unwrap();
+        store.interrupt_handle().interrupt();
+        let err = call(&mut store, instance, "spin", &[]).unwrap_err();
+        assert_eq!(trap_code(&err), Some(TrapCode::Interrupt), "{err:#}");
+        assert_eq!(store.fuel().unwrap(), fuel, "nothing ran: the check is at the function entry");
+        // The flag is cleared by the trap: with fuel left the loop now runs until it runs out.
+        store.set_fuel(1000).unwrap();
+        let err = call(&mut store, instance, "spin", &[]).unwrap_err();
+        assert_eq!(trap_code(&err), Some(TrapCode::OutOfFuel), "{err:#}");
+    }
+}
+
+#[test]
+fn fuel_without_interrupt_checks_still_runs_out() {
+    let engine = Engine::new(Config::new().consume_fuel(true).interruptible(false)).unwrap();
+    let module = Module::new(&engine, wat::parse_str(WAT).unwrap()).unwrap();
+    let (mut store, instance) = instantiate(&engine, &module);
+    store.set_fuel(1000).unwrap();
+    let err = call(&mut store, instance, "spin", &[]).unwrap_err();
+    assert_eq!(trap_code(&err), Some(TrapCode::OutOfFuel), "{err:#}");
+    assert_eq!(store.fuel().unwrap(), 0);
+    assert_eq!(cost(&mut store, instance, "count", &[Val::I32(10)]), 70);
+}

@@ -189,8 +189,8 @@ impl FuncTranslator {
                 state.locals.push(var);
             }
         }
-        env.interrupt_check(&mut b);
         env.fuel_function_entry(&mut b);
+        env.header_checks(&mut b);
 
         // The function body is a block whose end returns.
         let ret = block_with_params(&mut b, ty.results());
@@ -216,7 +216,7 @@ impl FuncTranslator {
                     env.fuel_load(&mut b);
                 }
             } else {
-                translate_unreachable_op(&op, &mut b, &mut state);
+                translate_unreachable_op(&op, &mut b, &mut env, &mut state);
             }
             if state.control.is_empty() {
                 // The function's final `end`: `ret` is current and holds the results.
@@ -273,17 +273,18 @@ fn zero_value(b: &mut FunctionBuilder<'_>, ty: ValType) -> Value {
 }
 
 /// Ends the current block by jumping to `frame`'s destination with the top values.
-fn jump_to_frame(b: &mut FunctionBuilder<'_>, state: &mut State, depth: u32) {
+fn jump_to_frame(b: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, state: &mut State, depth: u32) {
     let idx = state.control.len() - 1 - depth as usize;
     let (target, arity) = state.control[idx].branch_target();
     let args = block_args(state.peekn(arity));
-    b.ins().jump(target, &args);
     if !matches!(state.control[idx].kind, FrameKind::Loop { .. }) {
         state.control[idx].dest_reached = true;
+        env.fuel_note_jump(b, target);
     }
+    b.ins().jump(target, &args);
 }
 
-fn translate_unreachable_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, state: &mut State) {
+fn translate_unreachable_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, state: &mut State) {
     match op {
         Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => state.unreachable_depth += 1,
         Operator::Else if state.unreachable_depth == 0 => {
@@ -298,16 +299,17 @@ fn translate_unreachable_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, stat
             }
         }
         Operator::End if state.unreachable_depth > 0 => state.unreachable_depth -= 1,
-        Operator::End => end_frame(b, state),
+        Operator::End => end_frame(b, env, state),
         _ => {}
     }
 }
 
 /// Closes the innermost frame at its `end`.
-fn end_frame(b: &mut FunctionBuilder<'_>, state: &mut State) {
+fn end_frame(b: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, state: &mut State) {
     let mut frame = state.control.pop().expect("validated");
     if state.reachable {
         let args = block_args(state.peekn(frame.num_results));
+        env.fuel_note_jump(b, frame.dest);
         b.ins().jump(frame.dest, &args);
         frame.dest_reached = true;
     }
@@ -315,6 +317,7 @@ fn end_frame(b: &mut FunctionBuilder<'_>, state: &mut State) {
         // No else arm: the false edge passes the parameters through as results.
         b.switch_to_block(*else_block);
         let args = block_args(else_params);
+        env.fuel_note_jump(b, frame.dest);
         b.ins().jump(frame.dest, &args);
         frame.dest_reached = true;
     }
@@ -324,6 +327,7 @@ fn end_frame(b: &mut FunctionBuilder<'_>, state: &mut State) {
     state.stack.truncate(frame.height);
     b.switch_to_block(frame.dest);
     b.seal_block(frame.dest);
+    env.fuel_enter_join(b, frame.dest);
     state.reachable = frame.dest_reached;
     if frame.dest_reached {
         state.stack.extend_from_slice(b.block_params(frame.dest));
@@ -364,8 +368,7 @@ fn translate_op(
             b.switch_to_block(header);
             let height = state.stack.len();
             state.stack.extend_from_slice(b.block_params(header));
-            env.interrupt_check(b);
-            env.fuel_check(b);
+            env.header_checks(b);
             state.control.push(ControlFrame {
                 kind: FrameKind::Loop { header },
                 dest,
@@ -397,6 +400,7 @@ fn translate_op(
         O::Else => {
             let frame = state.control.last_mut().expect("validated");
             let args = block_args(&state.stack[state.stack.len() - frame.num_results..]);
+            env.fuel_note_jump(b, frame.dest);
             b.ins().jump(frame.dest, &args);
             frame.dest_reached = true;
             if let FrameKind::If { else_block, else_params, has_else } = &mut frame.kind {
@@ -406,20 +410,22 @@ fn translate_op(
                 b.switch_to_block(*else_block);
             }
         }
-        O::End => end_frame(b, state),
+        O::End => end_frame(b, env, state),
         O::Br { relative_depth } => {
-            jump_to_frame(b, state, relative_depth);
+            jump_to_frame(b, env, state, relative_depth);
             state.reachable = false;
         }
         O::BrIf { relative_depth } => {
             let cond = state.pop();
             let idx = state.control.len() - 1 - relative_depth as usize;
             let (target, arity) = state.control[idx].branch_target();
-            if !matches!(state.control[idx].kind, FrameKind::Loop { .. }) {
+            let join = !matches!(state.control[idx].kind, FrameKind::Loop { .. });
+            if join {
                 state.control[idx].dest_reached = true;
             }
             let args = block_args(state.peekn(arity));
             let next = b.create_block();
+            env.fuel_charge_open(b);
             if env.fuel_pending() {
                 // The cost so far is charged on the taken edge only; the fall-through carries it on
                 // to the block's next charge (one charge per iteration of a loop that exits with
@@ -429,8 +435,14 @@ fn translate_op(
                 b.seal_block(edge);
                 b.switch_to_block(edge);
                 env.fuel_charge_edge(b);
+                if join {
+                    env.fuel_note_jump(b, target);
+                }
                 b.ins().jump(target, &args);
             } else {
+                if join {
+                    env.fuel_note_uncharged(target);
+                }
                 b.ins().brif(cond, target, &args, next, &[]);
             }
             b.seal_block(next);
@@ -439,11 +451,12 @@ fn translate_op(
         O::BrTable { ref targets } => {
             let index = state.pop();
             let mut calls = Vec::with_capacity(targets.len() as usize);
-            let call_for = |depth: u32, b: &mut FunctionBuilder<'_>, state: &mut State| {
+            let mut call_for = |depth: u32, b: &mut FunctionBuilder<'_>, state: &mut State| {
                 let idx = state.control.len() - 1 - depth as usize;
                 let (target, arity) = state.control[idx].branch_target();
                 if !matches!(state.control[idx].kind, FrameKind::Loop { .. }) {
                     state.control[idx].dest_reached = true;
+                    env.fuel_note_uncharged(target);
                 }
                 let args = block_args(state.peekn(arity));
                 b.func.dfg.block_call(target, &args)

@@ -118,9 +118,14 @@ pub fn compile_ir(isa: &dyn TargetIsa, ctx: &mut Context, func: Function) -> Res
     ctx.clear();
     ctx.func = func;
     let names = ctx.func.params.user_named_funcs().clone();
+    let print_asm = crate::debug::print_asm();
+    ctx.set_disasm(print_asm);
     let compiled = ctx
         .compile(isa, &mut ControlPlane::default())
         .map_err(|e| anyhow!("Cranelift failed: {}", cranelift_codegen::print_errors::pretty_error(e.func, e.inner)))?;
+    if print_asm {
+        eprintln!("{}", compiled.vcode.as_deref().unwrap_or("(no disassembly)"));
+    }
     let mut relocs = Vec::new();
     for r in compiled.buffer.relocs() {
         let target = match &r.target {

@@ -11,3 +11,10 @@ pub fn print_clif() -> bool {
     static CELL: OnceLock<bool> = OnceLock::new();
     flag(&CELL, "SPRY_PRINT_CLIF")
 }
+
+/// `SPRY_PRINT_ASM=1`: print each function's machine code (Cranelift's disassembly of its VCode)
+/// after it is compiled.
+pub fn print_asm() -> bool {
+    static CELL: OnceLock<bool> = OnceLock::new();
+    flag(&CELL, "SPRY_PRINT_ASM")
+}

@@ -65,6 +65,10 @@ pub const VMGLOBAL_DEFINITION_SIZE: u32 = 16;
 pub const VMSTORE_CONTEXT_STACK_LIMIT: u32 = 0;
 /// Offset of `VMStoreContext::interrupt`.
 pub const VMSTORE_CONTEXT_INTERRUPT: u32 = 8;
+/// The value an interrupt request stores in `VMStoreContext::interrupt` (0 otherwise): `i64::MAX`,
+/// which no fuel count exceeds, so that code with fuel accounting checks both with one compare,
+/// `fuel <= flag` (`compile::func_env::FuncEnv::header_checks`).
+pub const INTERRUPT_FLAG_SET: u64 = i64::MAX as u64;
 /// Offset of `VMStoreContext::fuel` (an `i64`: the fuel left, which compiled code with fuel
 /// accounting decrements).
 pub const VMSTORE_CONTEXT_FUEL: u32 = 16;

@@ -116,7 +116,8 @@ pub struct VMStoreContext {
     /// Lowest stack address Wasm code may use; checked by each function's prologue.
     pub stack_limit: UnsafeCell<usize>,
     /// Nonzero asks running Wasm code to trap with [`crate::TrapCode::Interrupt`] at its next function
-    /// entry or loop back-edge. Set from any thread.
+    /// entry or loop back-edge. Set from any thread, to `INTERRUPT_FLAG_SET` (`i64::MAX`: code with
+    /// fuel accounting compares the fuel against it).
     pub interrupt: AtomicU64,
     /// The fuel left, read and decremented by code compiled with fuel accounting (which keeps it in
     /// a local variable and stores it back before calls and at returns); a check at a function

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// The address of the flag's low 32 bits, which a futex waits on (the flag is 0 or 1).
+/// The address of the flag's low 32 bits, which a futex waits on (the flag is 0 or `INTERRUPT_FLAG_SET`, whose low 32 bits are not 0).
 #[cfg(target_os = "linux")]
 fn futex_word(flag: &AtomicU64) -> *const u32 {
     let p = flag.as_ptr().cast::<u32>();
