@@ -87,6 +87,7 @@ type storeNative struct {
 	interrupt atomic.Pointer[interruptHandle] // made on first use (interrupt.go)
 	handle    uint64
 	active    *Store
+	wasiEnvs  [3]C.uintptr_t // handles of the store's own WASI streams, released with it (wasi.go)
 
 	// Store.Interrupt, from any goroutine, against free (see Store.Interrupt): free takes mu
 	// only if interruptUsed is set.
@@ -107,6 +108,7 @@ func (n *storeNative) free() {
 		C.spry_interrupt_handle_delete(ih.p)
 	}
 	C.spry_store_delete(n.ptr)
+	releaseWASIEnvs(&n.wasiEnvs)
 }
 
 // stores maps the handles that cross to C (see enter.go) to stores.

@@ -62,6 +62,29 @@ static spry_wasi_write_t go_wasi_write(void) { return go_wasi_write_tramp; }
 static spry_wasi_clock_t go_wasi_clock(void) { return go_wasi_clock_tramp; }
 static spry_wasi_random_t go_wasi_random(void) { return go_wasi_random_tramp; }
 static spry_finalizer_t go_wasi_finalizer(void) { return goSpryWasiFinalize; }
+// go_set_wasi_stdio is spry_store_set_wasi_stdio with the entries made here from scalars (so that
+// the Go caller passes no pointer and allocates nothing): kinds[i] is a SPRY_WASI_STDIO_* value,
+// fds[i] the descriptor of an _FD entry, envs[i] the handle of a _CALLBACK entry, called through
+// the trampolines above. No finalizer: the Go store releases these handles itself (wasiEnvs), which
+// spares a call from C into Go per stream when the store is deleted.
+static spry_error_t* go_set_wasi_stdio(spry_store_t* store, const spry_wasi_config_t* cfg,
+		int32_t k0, int32_t k1, int32_t k2, int32_t fd0, int32_t fd1, int32_t fd2,
+		uintptr_t e0, uintptr_t e1, uintptr_t e2) {
+	spry_wasi_stdio_t st[3] = {{k0, fd0}, {k1, fd1}, {k2, fd2}};
+	uintptr_t envs[3] = {e0, e1, e2};
+	for (int i = 0; i < 3; i++) {
+		if (st[i].kind == SPRY_WASI_STDIO_CALLBACK) {
+			if (i == 0) {
+				st[i].read = go_wasi_read_tramp;
+			} else {
+				st[i].write = go_wasi_write_tramp;
+			}
+			st[i].env = envs[i];
+		}
+	}
+	return spry_store_set_wasi_stdio(store, cfg, st);
+}
+
 static spry_wasi_vfs_t go_wasi_vfs(void) {
 	spry_wasi_vfs_t v = {
 		go_vfs_stat_tramp, go_vfs_read_dir_tramp, go_vfs_open_tramp, go_vfs_read_at_tramp, go_vfs_close_tramp,
@@ -78,6 +101,7 @@ import (
 	"io/fs"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -87,21 +111,16 @@ type wasiBuild struct {
 	once   sync.Once
 	err    error
 	native shared[*C.spry_wasi_config_t]
+	closed atomic.Bool // Close was called
+	own    atomic.Bool // a config with a base builds its own (the base was closed)
 }
 
-// wasiObj is a Go object a native configuration calls back, registered in wasiObjs: its handle is
-// the callback's env, released by the configuration's finalizer (goSpryWasiFinalize) once neither
-// the configuration nor a store uses it.
-type wasiObj struct {
-	r        io.Reader // stdin
-	w        io.Writer // stdout or stderr
-	rand     io.Reader
-	walltime func() (int64, int32)
-	nanotime func() int64
-	fs       *wasiFS
-}
-
+// wasiObjs holds the wasiObjs that native configurations and stores call back: a handle is the
+// callback's env, released by its finalizer (goSpryWasiFinalize) once nothing native uses it.
 var wasiObjs handleTable[wasiObj]
+
+// wasiBuilds counts the native configurations built (a test hook).
+var wasiBuilds atomic.Int64
 
 // registerWASI adds o to the table for a C call that takes its handle and finalizer; the C call owns
 // the handle from then on (it finalizes it itself if it fails).
@@ -137,6 +156,7 @@ func (c *WASIConfig) Close() error {
 		return nil
 	}
 	b := c.b
+	b.closed.Store(true)
 	b.once.Do(func() { b.err = fmt.Errorf("%w: WASI config", ErrClosed) })
 	if b.err == nil {
 		b.native.close()
@@ -146,6 +166,7 @@ func (c *WASIConfig) Close() error {
 
 // buildWASI makes the native configuration of o.
 func buildWASI(o *wasiOptions) (p *C.spry_wasi_config_t, err error) {
+	wasiBuilds.Add(1)
 	p = C.spry_wasi_config_new()
 	defer func() {
 		if err != nil {
@@ -254,11 +275,78 @@ func setStream(p *C.spry_wasi_config_t, which C.int32_t, st *wasiStream) error {
 		runtime.KeepAlive(st.file)
 		return err
 	case st.r != nil:
-		return takeError(C.spry_wasi_config_stdin_callback(p, C.go_wasi_read(), registerWASI(&wasiObj{r: st.r}), C.go_wasi_finalizer()))
+		return takeError(C.spry_wasi_config_stdin_callback(p, C.go_wasi_read(), registerWASI(st.obj), C.go_wasi_finalizer()))
 	case st.w != nil:
-		return takeError(C.spry_wasi_config_output_callback(p, which, C.go_wasi_write(), registerWASI(&wasiObj{w: st.w}), C.go_wasi_finalizer()))
+		return takeError(C.spry_wasi_config_output_callback(p, which, C.go_wasi_write(), registerWASI(st.obj), C.go_wasi_finalizer()))
 	}
 	return nil // nothing: the native default
+}
+
+// stdioEntry returns how SetWASI passes st as a store's own stream: a SPRY_WASI_STDIO_* kind and
+// its descriptor or callback handle (registered here, owned by the C call from then on).
+func stdioEntry(st *wasiStream) (kind, fd C.int32_t, env C.uintptr_t) {
+	switch {
+	case st.inherit:
+		return C.SPRY_WASI_STDIO_INHERIT, -1, 0
+	case st.file != nil:
+		// As in setStream; the caller keeps st.file alive until the C call has duplicated it.
+		return C.SPRY_WASI_STDIO_FD, C.int32_t(st.file.Fd()), 0
+	case st.obj != nil:
+		return C.SPRY_WASI_STDIO_CALLBACK, -1, registerWASI(st.obj)
+	}
+	return C.SPRY_WASI_STDIO_NULL, -1, 0
+}
+
+// setStdio sets up the store n, for a config c with a base, from the base's native configuration
+// plus c's own streams: one C call, no native configuration built. It reports done false when c
+// must build a configuration of its own instead (its base was closed).
+func (c *WASIConfig) setStdio(n *storeNative) (done bool, err error) {
+	b := c.b
+	if b.closed.Load() {
+		return true, fmt.Errorf("%w: WASI config", ErrClosed)
+	}
+	if b.own.Load() {
+		return false, nil
+	}
+	cp, err := c.base.acquire()
+	if err != nil {
+		if errors.Is(err, ErrClosed) {
+			b.own.Store(true)
+			return false, nil
+		}
+		return true, err // the base's configuration error is c's
+	}
+	var kinds, fds [3]C.int32_t
+	var envs [3]C.uintptr_t
+	for i, st := range [3]*wasiStream{&c.o.stdin, &c.o.stdout, &c.o.stderr} {
+		if c.stdio&(1<<i) == 0 {
+			kinds[i] = C.SPRY_WASI_STDIO_CONFIG
+			continue
+		}
+		kinds[i], fds[i], envs[i] = stdioEntry(st)
+	}
+	err = takeError(C.go_set_wasi_stdio(n.ptr, cp, kinds[0], kinds[1], kinds[2], fds[0], fds[1], fds[2], envs[0], envs[1], envs[2]))
+	runtime.KeepAlive(c) // its *os.File streams, duplicated by the call
+	c.base.b.native.release()
+	if err != nil {
+		releaseWASIEnvs(&envs) // the store kept its earlier state
+		return true, err
+	}
+	releaseWASIEnvs(&n.wasiEnvs) // the earlier state was dropped with its streams
+	n.wasiEnvs = envs
+	return true, nil
+}
+
+// releaseWASIEnvs removes from wasiObjs the handles of a store's own streams (0 is none) once the
+// native store no longer holds them: its WASI state was replaced, or the store deleted
+// (storeNative.free). A handle that the engine still had would only find nothing (EBADF).
+func releaseWASIEnvs(envs *[3]C.uintptr_t) {
+	for i, h := range envs {
+		if h != 0 {
+			wasiObjs.remove(uint64(h))
+			envs[i] = 0
+		}
+	}
 }
 
 // SetWASI gives the store its own WASI state, made from cfg: the guest's arguments, environment,
@@ -268,8 +356,12 @@ func setStream(p *C.spry_wasi_config_t, which C.int32_t, st *wasiStream) error {
 //
 // The first SetWASI with a cfg builds cfg's native configuration (opening its directories), and
 // returns its errors (a directory that does not exist, an environment variable name with '='...);
-// later ones cost one small allocation and no syscall. It fails with ErrClosed on a closed store,
-// and with ErrConcurrentStoreUse while a call runs in the store (from a host function).
+// later ones cost one cgo call, no syscall and no Go allocation. A cfg made from a base config by
+// stdio changes only (base.WithStdout(&buf)...) uses the base's native configuration (building it
+// if it is the first) with its own streams, registered for this store and released when it is
+// closed; an *os.File stream is duplicated for the store (a syscall). It fails with ErrClosed on a
+// closed store or cfg, and with ErrConcurrentStoreUse while a call runs in the store (from a host
+// function).
 //
 // The readers, writers, file trees, clocks and random sources of cfg must not use the store they
 // serve: while one runs, a call into that store, or an operation on it, returns
@@ -290,12 +382,20 @@ func (s *Store) SetWASI(cfg *WASIConfig) error {
 	if !owned {
 		return fmt.Errorf("%w: SetWASI while a call is running in the store", ErrConcurrentStoreUse)
 	}
+	if cfg != nil && cfg.base != nil {
+		if done, err := cfg.setStdio(s.native); done {
+			return err
+		}
+	}
 	cp, err := cfg.acquire()
 	if err != nil {
 		return err
 	}
 	err = takeError(C.spry_store_set_wasi(sp, cp))
 	cfg.b.native.release()
+	if err == nil {
+		releaseWASIEnvs(&s.native.wasiEnvs)
+	}
 	return err
 }
 

@@ -16,6 +16,21 @@ import (
 // The difference between the two is what WASI adds to a store's life (the target: under
 // 0.5 µs).
 func BenchmarkInstantiateWASI(b *testing.B) {
+	var out bytes.Buffer
+	cfg := spry.NewWASIConfig().WithArgs("prog", "x").WithEnv("K", "V").WithStdout(&out)
+	benchInstantiateWASI(b, func() *spry.WASIConfig { return cfg })
+}
+
+// BenchmarkInstantiateWASIOwnStdout is BenchmarkInstantiateWASI with the documented per-request
+// pattern: one base config (arguments, environment), and each store its own stdout,
+// base.WithStdout(a new buffer).
+func BenchmarkInstantiateWASIOwnStdout(b *testing.B) {
+	base := spry.NewWASIConfig().WithArgs("prog", "x").WithEnv("K", "V")
+	benchInstantiateWASI(b, func() *spry.WASIConfig { return base.WithStdout(new(bytes.Buffer)) })
+}
+
+// benchInstantiateWASI measures new store + SetWASI(cfg()) + instantiate + close.
+func benchInstantiateWASI(b *testing.B, cfg func() *spry.WASIConfig) {
 	pooling := spry.DefaultPoolingConfig()
 	pooling.TotalInstances, pooling.TotalMemories, pooling.TotalTables = 100, 100, 100
 	engine := must(spry.NewEngine(&spry.Config{Pooling: &pooling}))(b)
@@ -30,8 +45,6 @@ func BenchmarkInstantiateWASI(b *testing.B) {
 	}
 	pre := must(linker.InstantiatePre(module))(b)
 	defer pre.Close()
-	var out bytes.Buffer
-	cfg := spry.NewWASIConfig().WithArgs("prog", "x").WithEnv("K", "V").WithStdout(&out)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -39,7 +52,7 @@ func BenchmarkInstantiateWASI(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := s.SetWASI(cfg); err != nil {
+		if err := s.SetWASI(cfg()); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := pre.Instantiate(ctx, s); err != nil {

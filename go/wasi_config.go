@@ -23,9 +23,22 @@ import (
 // when mount directories are opened and *os.File descriptors duplicated, and when a configuration
 // error is reported); later stores only take a reference to it. A cleanup releases it once the
 // WASIConfig is unreachable (Close releases it earlier); stores already set up keep what they use.
+//
+// A config made from another only by WithStdin, WithStdout, WithStderr and WithInheritStdio (any
+// number of them) builds nothing: it shares the native configuration of the config it was made
+// from, and SetWASI gives each store the derived config's streams on top of it. So a service's
+// per-request base.WithStdout(&buf) costs about what base itself does. Such a stream belongs to the
+// store: a reader or writer is released when the store is closed (or set up again), an *os.File
+// is duplicated by each SetWASI and the duplicate closed with the store.
 type WASIConfig struct {
 	o wasiOptions
 	b *wasiBuild // the native configuration, built on first use (wasi.go)
+
+	// base, when set, is the config whose native configuration c shares: c was made from it by
+	// stdio changes only (see withStdio); stdio says which of c's streams differ from base's (bit
+	// i for stream i: stdin, stdout, stderr).
+	base  *WASIConfig
+	stdio uint8
 }
 
 // wasiOptions is what a WASIConfig says, in Go terms.
@@ -43,13 +56,33 @@ type wasiOptions struct {
 }
 
 // wasiStream is one of stdin, stdout, stderr: nothing (the zero value), the process's own, an
-// *os.File (passed as a descriptor), or a Go reader or writer (called back).
+// *os.File (passed as a descriptor), or a Go reader or writer (called back, through obj).
 type wasiStream struct {
 	inherit bool
 	file    *os.File
 	r       io.Reader
 	w       io.Writer
+	obj     *wasiObj // r or w, made once: what each native configuration or store registers
 }
+
+// wasiObj is a Go object a native configuration or a store calls back, registered in a handle
+// table (wasi.go): its handle is the callback's env, released by the callback's finalizer once
+// nothing native uses it. One object may be registered under several handles at once.
+type wasiObj struct {
+	r        io.Reader // stdin
+	w        io.Writer // stdout or stderr
+	rand     io.Reader
+	walltime func() (int64, int32)
+	nanotime func() int64
+	fs       *wasiFS
+}
+
+// Bits of WASIConfig.stdio.
+const (
+	stdinBit uint8 = 1 << iota
+	stdoutBit
+	stderrBit
+)
 
 // wasiMount is a preopened directory: a host directory (host) or an fs.FS (fsys).
 type wasiMount struct {
@@ -78,6 +111,20 @@ func (c *WASIConfig) with(f func(o *wasiOptions)) *WASIConfig {
 	return n
 }
 
+// withStdio is with for a change of the streams named by bits only: the copy shares the native
+// configuration of c's base (c itself, or the config c shares) and sets those streams per store.
+func (c *WASIConfig) withStdio(bits uint8, f func(o *wasiOptions)) *WASIConfig {
+	n := c.with(f)
+	switch {
+	case c == nil:
+	case c.base != nil:
+		n.base, n.stdio = c.base, c.stdio|bits
+	default:
+		n.base, n.stdio = c, bits
+	}
+	return n
+}
+
 // WithArgs returns a copy of c whose program arguments are args (replacing earlier ones); args[0]
 // is, by convention, the program's name.
 func (c *WASIConfig) WithArgs(args ...string) *WASIConfig {
@@ -100,32 +147,34 @@ func (c *WASIConfig) WithEnv(name, value string) *WASIConfig {
 }
 
 // WithStdin returns a copy of c whose guest reads its stdin from r: an *os.File is read directly
-// through its descriptor (duplicated by the first SetWASI: closing the file later does not affect
-// stores, and, as os.File.Fd does, the file is put in blocking mode); any other reader is called
-// from the store's goroutine, a Read returning io.EOF ends the input and another error is EIO to
-// the guest. nil is an empty stdin.
+// through its descriptor (duplicated by SetWASI: closing the file later does not affect stores,
+// and, as os.File.Fd does, the file is put in blocking mode); any other reader is called from the
+// store's goroutine, a Read returning io.EOF ends the input and another error is EIO to the guest.
+// nil is an empty stdin. The copy shares c's native configuration (see WASIConfig).
 func (c *WASIConfig) WithStdin(r io.Reader) *WASIConfig {
-	return c.with(func(o *wasiOptions) { o.stdin = readerStream(r) })
+	return c.withStdio(stdinBit, func(o *wasiOptions) { o.stdin = readerStream(r) })
 }
 
 // WithStdout returns a copy of c whose guest writes its stdout to w: an *os.File is written
-// directly through its descriptor (duplicated by the first SetWASI, as for WithStdin), without a
-// call into Go; any other writer is called from the store's goroutine with a slice of the guest's
-// memory (valid only during the call, as io.Writer's contract says), and an error it returns is
-// EIO to the guest. nil discards the output.
+// directly through its descriptor (duplicated by SetWASI, as for WithStdin), without a call into
+// Go; any other writer is called from the store's goroutine with a slice of the guest's memory
+// (valid only during the call, as io.Writer's contract says), and an error it returns is EIO to the
+// guest. nil discards the output. The copy shares c's native configuration (see WASIConfig), so
+// base.WithStdout(&buf) per request is cheap; w serves every store set up with the copy, possibly
+// several at once.
 func (c *WASIConfig) WithStdout(w io.Writer) *WASIConfig {
-	return c.with(func(o *wasiOptions) { o.stdout = writerStream(w) })
+	return c.withStdio(stdoutBit, func(o *wasiOptions) { o.stdout = writerStream(w) })
 }
 
 // WithStderr is WithStdout for stderr.
 func (c *WASIConfig) WithStderr(w io.Writer) *WASIConfig {
-	return c.with(func(o *wasiOptions) { o.stderr = writerStream(w) })
+	return c.withStdio(stderrBit, func(o *wasiOptions) { o.stderr = writerStream(w) })
 }
 
 // WithInheritStdio returns a copy of c whose guest uses the process's own stdin, stdout and stderr
-// (descriptors 0, 1 and 2, directly).
+// (descriptors 0, 1 and 2, directly). The copy shares c's native configuration.
 func (c *WASIConfig) WithInheritStdio() *WASIConfig {
-	return c.with(func(o *wasiOptions) {
+	return c.withStdio(stdinBit|stdoutBit|stderrBit, func(o *wasiOptions) {
 		o.stdin = wasiStream{inherit: true}
 		o.stdout = wasiStream{inherit: true}
 		o.stderr = wasiStream{inherit: true}
@@ -188,7 +237,7 @@ func readerStream(r io.Reader) wasiStream {
 	if r == nil {
 		return wasiStream{}
 	}
-	return wasiStream{r: r}
+	return wasiStream{r: r, obj: &wasiObj{r: r}}
 }
 
 func writerStream(w io.Writer) wasiStream {
@@ -198,7 +247,7 @@ func writerStream(w io.Writer) wasiStream {
 	if w == nil {
 		return wasiStream{}
 	}
-	return wasiStream{w: w}
+	return wasiStream{w: w, obj: &wasiObj{w: w}}
 }
 
 // ExitError is the error of a call that ended because the guest called proc_exit with a nonzero

@@ -13,3 +13,6 @@ func (s *Store) SetWASI(cfg *WASIConfig) error { return ErrCgoRequired }
 
 // DefineWASI returns ErrCgoRequired without cgo.
 func (l *Linker) DefineWASI() error { return ErrCgoRequired }
+
+// wasiFS is empty without cgo: no file tree is served.
+type wasiFS struct{}
