@@ -260,7 +260,35 @@ const JOINS: &str = r#"(module
                 (else (local.set $x (i32.add (i32.const 2) (i32.const 3)))))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $l)))
-        (local.get $x)))"#;
+        (local.get $x))
+    ;; An arm that leaves the enclosing block: local.get, if, br, i32.const (4); not taken:
+    ;; local.get, if, i32.const, i32.const, i32.add, i32.const (6)
+    (func (export "arm_exits") (param i32) (result i32)
+        (block $out (if (local.get 0) (then (br $out))) (drop (i32.add (i32.const 1) (i32.const 1))))
+        (i32.const 2))
+    ;; Nested ifs without else: (1, 1) 11, (1, 0) 9, (0, _) 3
+    (func (export "nested") (param i32 i32) (result i32) (local i32)
+        (if (local.get 0) (then
+            (if (local.get 1) (then (local.set 2 (i32.const 1))))
+            (local.set 2 (i32.add (local.get 2) (i32.const 2)))))
+        (local.get 2))
+    ;; not taken: local.get, if, i32.const (3)
+    (func (export "arm_traps") (param i32) (result i32)
+        (if (local.get 0) (then unreachable))
+        (i32.const 3))
+    ;; A branch to the if's own end: 0: 5; 2: local.get, if, local.get, i32.const, i32.eq, br_if,
+    ;; local.get, i32.const, i32.add (9); 1: i32.const, local.set more (11)
+    (func (export "if_br_self") (param i32) (result i32) (local i32)
+        (if (local.get 0) (then
+            (br_if 0 (i32.eq (local.get 0) (i32.const 2)))
+            (local.set 1 (i32.const 5))))
+        (i32.add (local.get 1) (i32.const 1)))
+    ;; A loop in an arm: 0: local.get, if, local.get (3); n: 2 + 7 per iteration + 1. The loop
+    ;; header's check must count the 2 before the if.
+    (func (export "arm_loop") (param i32) (result i32) (local i32)
+        (if (local.get 0) (then
+            (loop $l (br_if $l (i32.lt_u (local.tee 1 (i32.add (local.get 1) (i32.const 1))) (local.get 0))))))
+        (local.get 1)))"#;
 
 #[test]
 fn joins_charge_each_path_its_own_operators() {
@@ -285,6 +313,27 @@ fn joins_charge_each_path_its_own_operators() {
     assert_eq!(cost(&mut store, instance, "evens", &i(10)), 5 * 18 + 5 * 14 + 5);
     assert_eq!(cost(&mut store, instance, "diamond", &i(0)), 5);
     assert_eq!(cost(&mut store, instance, "diamond", &i(10)), 5 * 15 + 5 * 17 + 5);
+
+    assert_eq!(cost(&mut store, instance, "arm_exits", &i(1)), 4);
+    assert_eq!(cost(&mut store, instance, "arm_exits", &i(0)), 6);
+    let ii = |x: i32, y: i32| [Val::I32(x), Val::I32(y)];
+    assert_eq!(cost(&mut store, instance, "nested", &ii(1, 1)), 11);
+    assert_eq!(cost(&mut store, instance, "nested", &ii(1, 0)), 9);
+    assert_eq!(cost(&mut store, instance, "nested", &ii(0, 1)), 3);
+    assert_eq!(cost(&mut store, instance, "arm_traps", &i(0)), 3);
+    assert_eq!(cost(&mut store, instance, "if_br_self", &i(0)), 5);
+    assert_eq!(cost(&mut store, instance, "if_br_self", &i(2)), 9);
+    assert_eq!(cost(&mut store, instance, "if_br_self", &i(1)), 11);
+    assert_eq!(cost(&mut store, instance, "arm_loop", &i(0)), 3);
+    assert_eq!(cost(&mut store, instance, "arm_loop", &i(5)), 38);
+    // The loop header in the arm sees the 2 operators before the `if`: with 2 it stops at once,
+    // with 38 it completes and leaves none.
+    store.set_fuel(2).unwrap();
+    let err = call(&mut store, instance, "arm_loop", &i(5)).unwrap_err();
+    assert_eq!(trap_code(&err), Some(TrapCode::OutOfFuel));
+    store.set_fuel(38).unwrap();
+    assert_eq!(call(&mut store, instance, "arm_loop", &i(5)).unwrap(), Some(5));
+    assert_eq!(store.fuel().unwrap(), 0);
 
     // What the host sees at a call in an arm or after a join: the operators before the call.
     store.set_fuel(1000).unwrap();

@@ -80,6 +80,10 @@ pub struct FuncEnv<'m> {
     /// For each join (a `block`, `if` or function end), the open charges of the jumps into it so
     /// far, or `None` once a jump without one reached it.
     fuel_joins: HashMap<Block, Option<Vec<Inst>>>,
+    /// For each `if` of the body, in order, whether it is simple (`func_translator::simple_ifs`),
+    /// and how many were seen.
+    fuel_simple_ifs: Vec<bool>,
+    fuel_ifs_seen: usize,
 }
 
 impl<'m> FuncEnv<'m> {
@@ -97,6 +101,8 @@ impl<'m> FuncEnv<'m> {
             fuel_open: Vec::new(),
             fuel_open_block: None,
             fuel_joins: HashMap::new(),
+            fuel_simple_ifs: Vec::new(),
+            fuel_ifs_seen: 0,
         }
     }
 
@@ -382,6 +388,35 @@ impl<'m> FuncEnv<'m> {
         }
     }
 
+    /// Sets which `if`s of the body are simple (with fuel accounting).
+    pub fn fuel_set_simple_ifs(&mut self, simple: Vec<bool>) {
+        self.fuel_simple_ifs = simple;
+        self.fuel_ifs_seen = 0;
+    }
+
+    /// Before an `if` (with fuel accounting): a simple one (without `else`, nothing inside branching
+    /// to its end) keeps the pending cost, which its arm pays with its first charge; returns it as
+    /// the debt that the arm gets back at its end and the code after the `if` pays, for both paths.
+    /// The false edge then has no code: laid out as a jump straight past the arm, as without fuel
+    /// (a charge on it cost tight loops a taken branch per iteration). Other `if`s charge it here.
+    pub fn fuel_if(&mut self, b: &mut FunctionBuilder<'_>) -> i64 {
+        if self.fuel_var.is_none() {
+            return 0;
+        }
+        let simple = self.fuel_simple_ifs.get(self.fuel_ifs_seen).copied().unwrap_or(false);
+        self.fuel_ifs_seen += 1;
+        if simple && self.fuel_pending != 0 {
+            return self.fuel_pending;
+        }
+        self.fuel_charge(b);
+        0
+    }
+
+    /// Counts an `if` in unreachable code (see [`Self::fuel_if`]).
+    pub fn fuel_skip_if(&mut self) {
+        self.fuel_ifs_seen += 1;
+    }
+
     /// Whether a cost is pending (with fuel accounting on).
     pub fn fuel_pending(&self) -> bool {
         self.fuel_var.is_some() && self.fuel_pending != 0
@@ -427,6 +462,9 @@ impl<'m> FuncEnv<'m> {
         }
         // Everything before the jump is charged, or on the edge block's own charge (`br_if`).
         debug_assert!(self.fuel_pending == 0 || self.fuel_open_here(b));
+        if matches!(self.fuel_joins.get(&target), Some(None)) {
+            return;
+        }
         if !self.fuel_open_here(b) {
             self.fuel_emit_charge(b, 0);
         }

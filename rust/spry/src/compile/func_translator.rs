@@ -45,6 +45,11 @@ struct ControlFrame {
     height: usize,
     /// Whether anything jumps to `dest`.
     dest_reached: bool,
+    /// With fuel accounting, for an `if` without `else` that nothing inside branches out of to
+    /// its end: the cost before the `if`, which its arm pays with its first charge and gets back
+    /// at its end, and which the code after the `if` pays for every path (so that the false edge
+    /// has no code of its own and can jump straight to the end). 0 otherwise.
+    fuel_debt: i64,
 }
 
 impl ControlFrame {
@@ -201,15 +206,20 @@ impl FuncTranslator {
             num_results: ty.results().len(),
             height: 0,
             dest_reached: false,
+            fuel_debt: 0,
         });
 
-        let mut ops = wasmparser::OperatorsReader::new(locals.get_binary_reader());
+        let reader = locals.get_binary_reader();
+        if tunables.consume_fuel {
+            env.fuel_set_simple_ifs(simple_ifs(reader.clone()));
+        }
+        let mut ops = wasmparser::OperatorsReader::new(reader);
         while !ops.eof() {
             let pos = ops.original_position();
             let op = ops.read().map_err(wasm_error)?;
             validator.op(pos, &op).map_err(wasm_error)?;
             if state.reachable {
-                fuel_before_op(&op, &mut b, &mut env);
+                fuel_before_op(&op, &mut b, &mut env, &state);
                 translate_op(&op, &mut b, &mut env, &mut state)?;
                 if matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. }) {
                     // The callee (or a host function) used the store's counter.
@@ -248,7 +258,7 @@ fn fuel_cost(op: &Operator<'_>) -> i64 {
 /// (for `br_if`, on its taken edge, see `translate_op`), and stores the variable to the store before
 /// a call or a return. Loop headers and function entries check it. Every path into a loop header, a
 /// call or a return has been charged exactly the cost of the operators it ran.
-fn fuel_before_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>) {
+fn fuel_before_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, state: &State) {
     use Operator as O;
     if !env.tunables.consume_fuel {
         return;
@@ -256,11 +266,59 @@ fn fuel_before_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, env: &mut Func
     env.fuel_add(fuel_cost(op));
     match op {
         O::Call { .. } | O::CallIndirect { .. } | O::Return => env.fuel_save(b),
-        O::Unreachable | O::Br { .. } | O::BrTable { .. } | O::Loop { .. } | O::If { .. } | O::Else | O::End => {
+        O::End => {
+            // The arm of an `if` with a debt ends: it gets the debt back (see `ControlFrame`).
+            env.fuel_add(-state.control.last().map_or(0, |f| f.fuel_debt));
             env.fuel_charge(b)
         }
+        O::Unreachable | O::Br { .. } | O::BrTable { .. } | O::Loop { .. } | O::Else => env.fuel_charge(b),
+        // `translate_op` charges (or defers) the cost before an `if`: `FuncEnv::fuel_if`.
         _ => {}
     }
+}
+
+/// For each `if` of a function body, in order: whether it is simple, without an `else` and without
+/// a branch to its own end from inside (which `FuncEnv::fuel_if` needs to defer the cost before
+/// it). A linear pre-scan of the operators, before validation: a malformed body ends the scan (the
+/// translation then reports the error), and a branch depth out of range is ignored.
+fn simple_ifs(reader: wasmparser::BinaryReader<'_>) -> Vec<bool> {
+    use Operator as O;
+    let mut ops = wasmparser::OperatorsReader::new(reader);
+    let mut simple = Vec::new();
+    // The open frames: `Some(i)` for the `if` numbered `i`; the function body is the first.
+    let mut frames: Vec<Option<usize>> = vec![None];
+    let branch = |frames: &[Option<usize>], simple: &mut Vec<bool>, depth: u32| {
+        let Some(idx) = (frames.len() as u64).checked_sub(u64::from(depth) + 1) else { return };
+        if let Some(Some(i)) = frames.get(idx as usize) {
+            simple[*i] = false;
+        }
+    };
+    while !ops.eof() && !frames.is_empty() {
+        let Ok(op) = ops.read() else { break };
+        match op {
+            O::Block { .. } | O::Loop { .. } => frames.push(None),
+            O::If { .. } => {
+                frames.push(Some(simple.len()));
+                simple.push(true);
+            }
+            O::Else => {
+                if let Some(Some(i)) = frames.last() {
+                    simple[*i] = false;
+                }
+            }
+            O::End => {
+                frames.pop();
+            }
+            O::Br { relative_depth } | O::BrIf { relative_depth } => branch(&frames, &mut simple, relative_depth),
+            O::BrTable { ref targets } => {
+                for depth in targets.targets().flatten().chain([targets.default()]) {
+                    branch(&frames, &mut simple, depth);
+                }
+            }
+            _ => {}
+        }
+    }
+    simple
 }
 
 fn zero_value(b: &mut FunctionBuilder<'_>, ty: ValType) -> Value {
@@ -286,7 +344,11 @@ fn jump_to_frame(b: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, state: &mut
 
 fn translate_unreachable_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, state: &mut State) {
     match op {
-        Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => state.unreachable_depth += 1,
+        Operator::Block { .. } | Operator::Loop { .. } => state.unreachable_depth += 1,
+        Operator::If { .. } => {
+            env.fuel_skip_if();
+            state.unreachable_depth += 1;
+        }
         Operator::Else if state.unreachable_depth == 0 => {
             // The `then` arm ended unreachable; the `else` arm starts reachable.
             let frame = state.control.last_mut().expect("validated");
@@ -307,6 +369,11 @@ fn translate_unreachable_op(op: &Operator<'_>, b: &mut FunctionBuilder<'_>, env:
 /// Closes the innermost frame at its `end`.
 fn end_frame(b: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, state: &mut State) {
     let mut frame = state.control.pop().expect("validated");
+    if frame.fuel_debt != 0 {
+        // Every path reaches `dest` with the debt unpaid (the arm's was paid back at `end`): no
+        // charges to note, and the code after it pays.
+        env.fuel_note_uncharged(frame.dest);
+    }
     if state.reachable {
         let args = block_args(state.peekn(frame.num_results));
         env.fuel_note_jump(b, frame.dest);
@@ -328,6 +395,7 @@ fn end_frame(b: &mut FunctionBuilder<'_>, env: &mut FuncEnv<'_>, state: &mut Sta
     b.switch_to_block(frame.dest);
     b.seal_block(frame.dest);
     env.fuel_enter_join(b, frame.dest);
+    env.fuel_add(frame.fuel_debt);
     state.reachable = frame.dest_reached;
     if frame.dest_reached {
         state.stack.extend_from_slice(b.block_params(frame.dest));
@@ -357,6 +425,7 @@ fn translate_op(
                 num_results: results.len(),
                 height: state.stack.len() - params.len(),
                 dest_reached: false,
+                fuel_debt: 0,
             });
         }
         O::Loop { blockty } => {
@@ -376,10 +445,12 @@ fn translate_op(
                 num_results: results.len(),
                 height,
                 dest_reached: false,
+                fuel_debt: 0,
             });
         }
         O::If { blockty } => {
             let cond = state.pop();
+            let fuel_debt = env.fuel_if(b);
             let (params, results) = block_type(env.info, blockty)?;
             let then_block = b.create_block();
             let else_block = b.create_block();
@@ -395,6 +466,7 @@ fn translate_op(
                 num_results: results.len(),
                 height: state.stack.len() - params.len(),
                 dest_reached: false,
+                fuel_debt,
             });
         }
         O::Else => {
