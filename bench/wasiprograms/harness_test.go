@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/spry-wasm/spry/internal/wasitestsuite"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ from wazero's results")
@@ -117,7 +118,7 @@ func runOnFixture(t *testing.T, run Runner, wasm string, c Case) Result {
 	dir := ""
 	if c.Mount {
 		dir = filepath.Join(t.TempDir(), "data")
-		if err := copyTree(filepath.Join(wasiDir, "fixture"), dir); err != nil {
+		if err := wasitestsuite.CopyTree(filepath.Join(wasiDir, "fixture"), dir, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -210,48 +211,6 @@ func snapshotTree(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
-}
-
-// copyTree copies the directory src to dst (which must not exist): directories, regular files
-// and symlinks, writable by the owner whatever the source's modes.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			link, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case d.Type().IsRegular():
-			in, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer in.Close()
-			out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(out, in); err != nil {
-				out.Close()
-				return err
-			}
-			return out.Close()
-		default:
-			return fmt.Errorf("copyTree: %s: unsupported file type %v", p, d.Type())
-		}
-	})
 }
 
 var (

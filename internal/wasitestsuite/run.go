@@ -684,11 +684,19 @@ func (s *stream) all() string {
 	return string(s.raw)
 }
 
-// copyTree copies the directory src to dst: directories, regular files and symlinks (as links),
-// writable by the owner whatever the source's modes (the suite's copy is read-only), leaving out
-// *.cleanup files and directories (a previous run's artifacts, which the specification says to
-// remove).
+// copyTree copies a test's directory for a run, leaving out *.cleanup files and directories (a
+// previous run's artifacts, which the specification says to remove).
 func copyTree(src, dst string) error {
+	return CopyTree(src, dst, func(rel string, d fs.DirEntry) bool {
+		return rel != "." && strings.HasSuffix(d.Name(), ".cleanup")
+	})
+}
+
+// CopyTree copies the directory src to dst (which must not exist): directories, regular files
+// and symlinks (as links), writable by the owner whatever the source's modes (the suite's copy is
+// read-only). An entry for which skip (when not nil) returns true is left out, with everything
+// below it.
+func CopyTree(src, dst string, skip func(rel string, d fs.DirEntry) bool) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -697,7 +705,7 @@ func copyTree(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		if rel != "." && strings.HasSuffix(d.Name(), ".cleanup") {
+		if skip != nil && skip(rel, d) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
