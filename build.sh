@@ -59,7 +59,7 @@ case "$cmd" in
     cargo fmt --all -- --check
     ./scripts/check-layers.sh
     cargo clippy --release --workspace --all-targets -- -D warnings
-    test -z "$(gofmt -l go examples)" || { gofmt -l go examples; exit 1; }
+    test -z "$(gofmt -l go examples cmd internal bench)" || { gofmt -l go examples cmd internal bench; exit 1; }
     ;;
   *)
     echo "usage: $0 [build|test|cli|header|bench|lint]" >&2
