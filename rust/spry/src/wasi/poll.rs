@@ -2,7 +2,7 @@
 //! interrupt (Go's context cancellation) ends it at once.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The address of the flag's low 32 bits, which a futex waits on (the flag is 0 or `INTERRUPT_FLAG_SET`, whose low 32 bits are not 0).
 #[cfg(target_os = "linux")]
@@ -58,9 +58,6 @@ pub(crate) fn sleep_until(flag: &AtomicU64, deadline: Instant) -> bool {
             }
         }
         #[cfg(not(target_os = "linux"))]
-        std::thread::sleep(left.min(Duration::from_millis(1)));
+        std::thread::sleep(left.min(std::time::Duration::from_millis(1)));
     }
 }
-
-#[allow(dead_code)]
-const _: Duration = Duration::ZERO;
