@@ -353,20 +353,7 @@ pub(crate) const RIGHTS_DIR_BASE: u64 = RIGHTS_PATH_CREATE_DIRECTORY
     | RIGHTS_FD_FILESTAT_SET_TIMES;
 
 /// What a directory's descriptors may pass on to the files opened through it.
-pub(crate) const RIGHTS_DIR_INHERITING: u64 = RIGHTS_DIR_BASE
-    | RIGHTS_FD_DATASYNC
-    | RIGHTS_FD_READ
-    | RIGHTS_FD_SEEK
-    | RIGHTS_FD_FDSTAT_SET_FLAGS
-    | RIGHTS_FD_SYNC
-    | RIGHTS_FD_TELL
-    | RIGHTS_FD_WRITE
-    | RIGHTS_FD_ADVISE
-    | RIGHTS_FD_ALLOCATE
-    | RIGHTS_FD_FILESTAT_GET
-    | RIGHTS_FD_FILESTAT_SET_SIZE
-    | RIGHTS_FD_FILESTAT_SET_TIMES
-    | RIGHTS_POLL_FD_READWRITE;
+pub(crate) const RIGHTS_DIR_INHERITING: u64 = RIGHTS_DIR_BASE | RIGHTS_FILE_ALL;
 
 /// The rights of a regular file opened for reading and writing.
 pub(crate) const RIGHTS_FILE_ALL: u64 = RIGHTS_FD_DATASYNC
